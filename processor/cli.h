@@ -1,0 +1,13 @@
+/* cli: the siemproc sub-commands and what they share. */
+#ifndef SIEMPROC_CLI_H
+#define SIEMPROC_CLI_H
+#include "schema.h"
+
+/* Load the ECS table and every schema (dir NULL: $SIEMPROC_SCHEMAS or the
+ * built-in default). Prints the error and returns -1 on failure. */
+int cli_load_schemas(struct schema_set *set, const char *dir);
+const char *cli_schema_dir(const char *dir);
+
+int cmd_parse(int argc, char **argv);
+int cmd_types(int argc, char **argv);
+#endif

@@ -1,0 +1,242 @@
+/* framer: see framer.h. The JSON splitter only tracks strings, brackets and
+ * the keys of the outermost object; it does not validate -- the json parser
+ * does that per record, so one bad record fails alone. */
+#include <stdio.h>
+#include <string.h>
+#include "framer.h"
+
+#define MAX_RECORD (64u << 20)
+
+void framer_init(struct framer *f, enum framing mode, const char *split_key, const regex_t *first_line,
+                 frame_fn fn, void *arg)
+{
+    memset(f, 0, sizeof *f);
+    f->mode = mode;
+    f->split_key = split_key;
+    f->split_len = split_key ? strlen(split_key) : 0;
+    f->first_line = first_line;
+    f->max_record = MAX_RECORD;
+    f->fn = fn;
+    f->arg = arg;
+    buf_init(&f->acc);
+    buf_init(&f->ml);
+}
+
+void framer_free(struct framer *f)
+{
+    buf_free(&f->acc);
+    buf_free(&f->ml);
+}
+
+static int too_long(struct framer *f)
+{
+    snprintf(f->err, sizeof f->err, "record at line %llu is longer than %zu bytes",
+             (unsigned long long)f->line + 1, f->max_record);
+    return -1;
+}
+
+/* ---- multiline ---------------------------------------------------------- */
+
+static int flush_multiline(struct framer *f)
+{
+    if (!f->ml.len) return 0;
+    while (f->ml.len && (f->ml.data[f->ml.len - 1] == '\n' || f->ml.data[f->ml.len - 1] == '\r')) f->ml.len--;
+    int r = f->ml.len ? f->fn(f->arg, f->ml.data, f->ml.len, f->ml_line) : 0;
+    buf_reset(&f->ml);
+    return r;
+}
+
+static int multiline_add(struct framer *f, const char *s, size_t n, uint64_t line)
+{
+    char tmp[512];
+    size_t l = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+    memcpy(tmp, s, l);
+    tmp[l] = 0;
+    if (regexec(f->first_line, tmp, 0, NULL, 0) == 0 || !f->ml.len) {
+        int r = flush_multiline(f);
+        if (r) return r;
+        f->ml_line = line;
+    }
+    if (f->ml.len + n > f->max_record) return too_long(f);
+    if (f->ml.len) buf_putc(&f->ml, '\n');
+    buf_append(&f->ml, s, n);
+    return 0;
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+static int emit_line(struct framer *f, const char *s, size_t n)
+{
+    f->line++;
+    if (n && s[n - 1] == '\r') n--;
+    if (f->mode == FRAME_MULTILINE) return multiline_add(f, s, n, f->line);
+    return f->fn(f->arg, s, n, f->line);
+}
+
+static int feed_lines(struct framer *f, const char *s, size_t n)
+{
+    if (f->acc.len) {
+        const char *nl = memchr(s, '\n', n);
+        if (!nl) {
+            if (f->acc.len + n > f->max_record) return too_long(f);
+            buf_append(&f->acc, s, n);
+            return 0;
+        }
+        buf_append(&f->acc, s, (size_t)(nl - s));
+        int r = emit_line(f, f->acc.data, f->acc.len);
+        buf_reset(&f->acc);
+        if (r) return r;
+        n -= (size_t)(nl - s) + 1;
+        s = nl + 1;
+    }
+    const char *nl;
+    while ((nl = memchr(s, '\n', n))) {
+        int r = emit_line(f, s, (size_t)(nl - s));
+        if (r) return r;
+        n -= (size_t)(nl - s) + 1;
+        s = nl + 1;
+    }
+    if (n > f->max_record) return too_long(f);
+    buf_append(&f->acc, s, n);
+    return 0;
+}
+
+/* ---- json --------------------------------------------------------------- */
+
+static int json_emit(struct framer *f, size_t end)
+{
+    return f->fn(f->arg, f->acc.data + f->rec_start, end - f->rec_start, f->rec_line);
+}
+
+static int json_open(struct framer *f, char c)
+{
+    if (f->depth == 0) {
+        f->rec_start = f->scan;
+        f->rec_line = f->scan_line;
+        f->top_array = c == '[';
+        f->split_active = f->split_happened = 0;
+    } else if ((f->split_active && f->depth == 2) || (f->top_array && f->depth == 1)) {
+        f->rec_start = f->scan;
+        f->rec_line = f->scan_line;
+    }
+    if (f->depth == 1 && c == '[' && f->want_array) f->split_active = f->split_happened = 1;
+    f->want_array = 0;
+    f->depth++;
+    f->expect_key = c == '{' && f->depth == 1;
+    return 0;
+}
+
+static int json_close(struct framer *f)
+{
+    f->depth--;
+    size_t end = f->scan + 1;
+    if (f->depth < 0) { snprintf(f->err, sizeof f->err, "unbalanced JSON at line %llu", (unsigned long long)f->scan_line); return -1; }
+    if (f->split_active && f->depth == 2) return json_emit(f, end);
+    if (f->split_active && f->depth == 1) { f->split_active = 0; return 0; }
+    if (f->top_array && f->depth == 1) return json_emit(f, end);
+    if (f->depth == 0 && !f->split_happened && !f->top_array) return json_emit(f, end);
+    return 0;
+}
+
+static void json_key_end(struct framer *f)
+{
+    f->key_open = 0;
+    f->key_done = 1;
+    f->key_end = f->scan;
+}
+
+static int json_colon(struct framer *f)
+{
+    if (f->depth == 1 && f->key_done && f->split_key && f->key_end - f->key_start == f->split_len &&
+        memcmp(f->acc.data + f->key_start, f->split_key, f->split_len) == 0)
+        f->want_array = 1;
+    f->key_done = 0;
+    f->expect_key = 0;
+    return 0;
+}
+
+static int json_step(struct framer *f, char c)
+{
+    if (f->in_str) {
+        if (f->esc) f->esc = 0;
+        else if (c == '\\') f->esc = 1;
+        else if (c == '"') { f->in_str = 0; if (f->key_open) json_key_end(f); }
+        return 0;
+    }
+    switch (c) {
+    case '"':
+        f->in_str = 1;
+        if (f->depth == 0) goto junk;
+        if (f->depth == 1 && f->expect_key) { f->key_open = 1; f->key_start = f->scan + 1; }
+        return 0;
+    case '{': case '[': return json_open(f, c);
+    case '}': case ']': return json_close(f);
+    case ',': if (f->depth == 1) f->expect_key = 1; f->want_array = 0; return 0;
+    case ':': return json_colon(f);
+    case '\n': f->scan_line++; return 0;
+    case ' ': case '\t': case '\r': return 0;
+    default:
+        if (f->depth == 0) goto junk;
+        f->want_array = 0;
+        return 0;
+    }
+junk:
+    snprintf(f->err, sizeof f->err, "not JSON: unexpected '%c' between values at line %llu", c,
+             (unsigned long long)f->scan_line);
+    return -1;
+}
+
+/* Drop what no future record needs. */
+static void json_compact(struct framer *f)
+{
+    size_t keep = f->scan;
+    int inside = f->depth > 0 && !(f->split_active && f->depth == 2) && !(f->split_happened && f->depth == 1);
+    if (inside) keep = f->rec_start;
+    if (f->key_open || f->key_done) keep = keep < f->key_start ? keep : f->key_start;
+    if (!keep) return;
+    buf_consume(&f->acc, keep);
+    f->scan -= keep;
+    f->rec_start = f->rec_start >= keep ? f->rec_start - keep : 0;
+    f->key_start = f->key_start >= keep ? f->key_start - keep : 0;
+    f->key_end = f->key_end >= keep ? f->key_end - keep : 0;
+}
+
+static int feed_json(struct framer *f, const char *s, size_t n)
+{
+    if (f->acc.len + n > f->max_record + (f->acc.len - f->scan)) {
+        json_compact(f);
+        if (f->acc.len + n > f->max_record) return too_long(f);
+    }
+    buf_append(&f->acc, s, n);
+    if (f->scan_line == 0) f->scan_line = 1;
+    while (f->scan < f->acc.len) {
+        int r = json_step(f, f->acc.data[f->scan]);
+        if (r) return r;
+        f->scan++;
+    }
+    json_compact(f);
+    return 0;
+}
+
+int framer_feed(struct framer *f, const char *data, size_t len)
+{
+    return f->mode == FRAME_JSON ? feed_json(f, data, len) : feed_lines(f, data, len);
+}
+
+int framer_finish(struct framer *f)
+{
+    if (f->mode == FRAME_JSON) {
+        if (f->depth || f->in_str) {
+            snprintf(f->err, sizeof f->err, "truncated JSON: the value starting at line %llu never ends",
+                     (unsigned long long)f->rec_line);
+            return -1;
+        }
+        return 0;
+    }
+    if (f->acc.len) {
+        int r = emit_line(f, f->acc.data, f->acc.len);
+        buf_reset(&f->acc);
+        if (r) return r;
+    }
+    return f->mode == FRAME_MULTILINE ? flush_multiline(f) : 0;
+}

@@ -1,0 +1,540 @@
+/* normalize: the schema-driven engine (see normalize.h).
+ *
+ * Per record: collect values for each rule (first present source, or all),
+ * transform (ops, map, split), coerce to the target's ECS type, add to the
+ * document. A value that cannot be coerced is dropped, never emitted with the
+ * wrong type: an ip field never holds a hostname (it moves to *.domain), a
+ * long never holds "-". Then the fixed parts: @timestamp, event.*, cloud.*,
+ * related.*, GeoIP, the id and the index name. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "geoip.h"
+#include "jscan.h"
+#include "normalize.h"
+#include "ops.h"
+
+#define BIND_JSON    -1
+#define BIND_ABSENT  -2
+#define BIND_S3KEY   -3
+#define BIND_GROUP   -4
+
+struct normalizer {
+    struct normalizer_opts opts;
+    struct doc doc;
+    /* Bindings of schema src_refs to the current layout's columns. */
+    const struct schema *bound_schema;
+    const struct layout *bound_layout;
+    uint32_t bound_version;
+    int *binding;
+    int binding_cap;
+    unsigned char *col_used;     /* vendor_rest: columns some rule consumed */
+    EVP_MD_CTX *md;
+    const struct stream_info *si;
+};
+
+struct normalizer *normalizer_new(const struct normalizer_opts *opts)
+{
+    struct normalizer *nz = xcalloc(1, sizeof *nz);
+    if (opts) nz->opts = *opts;
+    doc_init(&nz->doc);
+    nz->md = EVP_MD_CTX_new();
+    if (!nz->md) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
+    nz->col_used = xcalloc(REC_MAX_COLS, 1);
+    return nz;
+}
+
+void normalizer_free(struct normalizer *nz)
+{
+    if (!nz) return;
+    doc_free(&nz->doc);
+    EVP_MD_CTX_free(nz->md);
+    free(nz->binding);
+    free(nz->col_used);
+    free(nz);
+}
+
+struct doc *normalizer_doc(struct normalizer *nz) { return &nz->doc; }
+
+static int pseudo_binding(const struct src_ref *r)
+{
+    if (strcmp(r->path, "$s3_key") == 0) return BIND_S3KEY;
+    if (strcmp(r->path, "$log_group") == 0) return BIND_GROUP;
+    return 0;
+}
+
+/* Resolve every src_ref of the schema against the record's layout once per
+ * layout, so the per-record cost of a flat lookup is an array index. */
+static void bind_sources(struct normalizer *nz, const struct schema *sc, const struct record *rec)
+{
+    if (nz->bound_schema == sc && nz->bound_layout == rec->layout &&
+        (!rec->layout || nz->bound_version == rec->layout->version) && nz->binding)
+        return;
+    if (nz->binding_cap < sc->nrefs) {
+        nz->binding_cap = sc->nrefs;
+        nz->binding = xrealloc(nz->binding, (size_t)sc->nrefs * sizeof *nz->binding);
+    }
+    memset(nz->col_used, 0, REC_MAX_COLS);
+    for (int i = 0; i < sc->nrefs; i++) {
+        const struct src_ref *r = sc->refs[i];
+        int b = pseudo_binding(r);
+        if (!b) {
+            b = rec->layout ? BIND_ABSENT : BIND_JSON;
+            for (int c = 0; rec->layout && c < rec->layout->n; c++)
+                if (strcmp(rec->layout->names[c], r->path) == 0) { b = c; nz->col_used[c] = 1; break; }
+        }
+        nz->binding[i] = b;
+    }
+    nz->bound_schema = sc;
+    nz->bound_layout = rec->layout;
+    nz->bound_version = rec->layout ? rec->layout->version : 0;
+}
+
+static struct span span_of_token(const struct jscan *js, int t)
+{
+    struct span s = { NULL, 0, DV_STR };
+    const struct jtok *k = &js->tok[t];
+    switch (k->type) {
+    case J_STR:   s.kind = DV_JSTR; break;
+    case J_NUM:   s.kind = DV_NUM; break;
+    case J_TRUE: case J_FALSE: s.kind = DV_BOOL; break;
+    case J_NULL:  return s;
+    default:      s.kind = DV_RAW; break;
+    }
+    s.p = js->src + k->start;
+    s.len = k->len;
+    if (k->type == J_STR && k->len == 0) s.p = NULL;     /* "" is absent */
+    return s;
+}
+
+/* Value of a source in this record; returns the JSON token (or -1) via *tok. */
+static struct span get_src(struct normalizer *nz, const struct record *rec, const struct src_ref *r, int *tok)
+{
+    struct span none = { NULL, 0, DV_STR };
+    int b = nz->binding[r->id];
+    *tok = -1;
+    if (b >= 0) return b < rec->ncols ? rec->cols[b] : none;
+    if (b == BIND_S3KEY || b == BIND_GROUP) {
+        const char *v = b == BIND_S3KEY ? nz->si->s3_key : nz->si->log_group;
+        struct span s = { v, v ? (uint32_t)strlen(v) : 0, DV_STR };
+        if (s.len == 0) s.p = NULL;
+        return s;
+    }
+    if (b == BIND_JSON && rec->json) {
+        int t = jscan_path(rec->json, rec->json_root, r->path, r->len);
+        if (t < 0) return none;
+        *tok = t;
+        return span_of_token(rec->json, t);
+    }
+    return none;
+}
+
+/* Plain (unescaped) text of a value; JSON strings without escapes are used in place. */
+static struct span plain(struct normalizer *nz, struct span v)
+{
+    if (v.kind == DV_JSTR) {
+        if (memchr(v.p, '\\', v.len)) {
+            char *o = arena_alloc(&nz->doc.arena, v.len + 1);
+            v.len = (uint32_t)json_unescape(v.p, v.len, o);
+            v.p = o;
+        }
+        v.kind = DV_STR;
+    }
+    return v;
+}
+
+static int is_json_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-') i++;
+    if (i >= n || !isdigit((unsigned char)s[i])) return 0;
+    if (s[i] == '0' && i + 1 < n && isdigit((unsigned char)s[i + 1])) return 0;
+    while (i < n && isdigit((unsigned char)s[i])) i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || !isdigit((unsigned char)s[i])) return 0;
+        while (i < n && isdigit((unsigned char)s[i])) i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        if (i >= n || !isdigit((unsigned char)s[i])) return 0;
+        while (i < n && isdigit((unsigned char)s[i])) i++;
+    }
+    return i == n;
+}
+
+static int is_integer(const char *s, size_t n)
+{
+    size_t i = s[0] == '-' ? 1 : 0;
+    if (i >= n || n - i > 19) return 0;
+    for (; i < n; i++) if (!isdigit((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+static int valid_ip(const char *s, size_t n)
+{
+    char tmp[64];
+    unsigned char bin[16];
+    if (n == 0 || n >= sizeof tmp) return 0;
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    return inet_pton(strchr(tmp, ':') ? AF_INET6 : AF_INET, tmp, bin) == 1;
+}
+
+static int looks_like_hostname(const char *s, size_t n)
+{
+    if (n == 0 || n > 253) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_') return 0;
+    return 1;
+}
+
+static void add_related(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    size_t tl = strlen(r->target);
+    if (r->type == ECS_IP && strcmp(r->target, "related.ip") != 0)
+        doc_add(&nz->doc, "related.ip", v.kind, 1, v.p, v.len);
+    else if (tl >= 9 && strcmp(r->target + tl - 9, "user.name") == 0)
+        doc_add(&nz->doc, "related.user", v.kind, 1, v.p, v.len);
+}
+
+/* Put an ip that is not an ip where ECS keeps names: source.ip -> source.domain. */
+static void add_ip_fallback(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    size_t tl = strlen(r->target);
+    if (tl < 3 || strcmp(r->target + tl - 3, ".ip") != 0 || !looks_like_hostname(v.p, v.len)) return;
+    char alt[128];
+    snprintf(alt, sizeof alt, "%.*s.domain", (int)(tl - 3), r->target);
+    if (!ecs_lookup(alt)) return;
+    char *path = arena_strndup(&nz->doc.arena, alt, strlen(alt));
+    doc_add(&nz->doc, path, DV_STR, 0, v.p, v.len);
+}
+
+static void add_date(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    int64_t ms;
+    struct ts_ctx ctx = { nz->si->delivery_ms, 0 };
+    if (v.kind == DV_NUM && r->ts_format == TS_AUTO) {
+        if (ts_parse(TS_EPOCH, v.p, v.len, &ctx, &ms) < 0) return;
+    } else if (ts_parse(r->ts_format, v.p, v.len, &ctx, &ms) < 0) {
+        return;
+    }
+    char *iso = arena_alloc(&nz->doc.arena, 32);
+    size_t n = ts_format_iso(ms, iso);
+    doc_add(&nz->doc, r->target, DV_STR, r->array, iso, n);
+}
+
+/* Coerce a value to the rule's type and add it. */
+static void add_value(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    if (!v.p) return;
+    if (v.kind == DV_RAW && r->type != ECS_GEO_POINT && r->type != ECS_OBJECT && r->type != ECS_FLATTENED)
+        v.kind = DV_STR;      /* an object where a scalar belongs is kept as its JSON text */
+    if (r->type != ECS_UNKNOWN && r->type != ECS_GEO_POINT) v = plain(nz, v);
+    switch (r->type) {
+    case ECS_IP:
+        if (v.len > 2 && v.p[0] == '[' && v.p[v.len - 1] == ']') { v.p++; v.len -= 2; }
+        if (!valid_ip(v.p, v.len)) { add_ip_fallback(nz, r, v); return; }
+        break;
+    case ECS_LONG:
+        if (!is_integer(v.p, v.len)) return;
+        v.kind = DV_NUM;
+        break;
+    case ECS_FLOAT:
+        if (!is_json_number(v.p, v.len)) return;
+        v.kind = DV_NUM;
+        break;
+    case ECS_BOOLEAN:
+        if (v.len == 4 && strncasecmp(v.p, "true", 4) == 0) v.p = "true";
+        else if (v.len == 5 && strncasecmp(v.p, "false", 5) == 0) v.p = "false";
+        else return;
+        v.kind = DV_BOOL;
+        break;
+    case ECS_DATE:
+        add_date(nz, r, v);
+        return;
+    case ECS_GEO_POINT:
+        if (v.kind != DV_RAW) return;
+        break;
+    case ECS_UNKNOWN:
+        break;
+    default:
+        if (v.kind == DV_NUM || v.kind == DV_BOOL) v.kind = DV_STR;
+        if (r->ecs && r->ecs->allowed[0]) {
+            char tmp[64];
+            if (v.len >= sizeof tmp) return;
+            memcpy(tmp, v.p, v.len);
+            tmp[v.len] = 0;
+            if (!ecs_value_allowed(r->ecs, tmp)) return;
+        }
+        break;
+    }
+    doc_add(&nz->doc, r->target, v.kind, r->array, v.p, v.len);
+    add_related(nz, r, v);
+}
+
+static struct span map_value(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    char key[256];
+    if (v.len >= sizeof key) return v;
+    memcpy(key, v.p, v.len);
+    key[v.len] = 0;
+    const json_t *m = json_object_get(r->map, key);
+    const char *out = m ? json_string_value(m) : r->map_default;
+    if (out) { v.p = out; v.len = (uint32_t)strlen(out); v.kind = DV_STR; }
+    return v;
+}
+
+static void transform_and_add(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    if (r->nops || r->map || r->split) v = plain(nz, v);
+    for (int i = 0; i < r->nops; i++) {
+        const char *p = v.p;
+        size_t n = v.len;
+        if (op_apply(r->ops[i], &p, &n, &nz->doc.arena) < 0) return;
+        v.p = p;
+        v.len = (uint32_t)n;
+    }
+    if (r->map) v = map_value(nz, r, v);
+    if (!r->split) { add_value(nz, r, v); return; }
+    size_t sl = strlen(r->split);
+    const char *p = v.p, *end = v.p + v.len;
+    while (p <= end) {
+        const char *sep = memmem(p, (size_t)(end - p), r->split, sl);
+        const char *e = sep ? sep : end;
+        struct span part = { p, (uint32_t)(e - p), DV_STR };
+        const char *pp = part.p;
+        size_t pn = part.len;
+        if (op_apply(OP_TRIM, &pp, &pn, &nz->doc.arena) == 0) {
+            part.p = pp;
+            part.len = (uint32_t)pn;
+            add_value(nz, r, part);
+        }
+        if (!sep) break;
+        p = sep + sl;
+    }
+}
+
+/* A JSON array feeding an array field (related.ip, event.category): each element. */
+static void add_elements(struct normalizer *nz, const struct field_rule *r, const struct record *rec, int arr)
+{
+    for (int e = jscan_first(rec->json, arr); e >= 0; e = jscan_next_elem(rec->json, arr, e))
+        transform_and_add(nz, r, span_of_token(rec->json, e));
+}
+
+static void apply_rule(struct normalizer *nz, const struct field_rule *r, const struct record *rec)
+{
+    if (r->value && !r->nfrom) {
+        struct span c = { r->value, (uint32_t)strlen(r->value), DV_STR };
+        add_value(nz, r, c);
+        return;
+    }
+    int found = 0;
+    for (int i = 0; i < r->nfrom; i++) {
+        int tok;
+        struct span v = get_src(nz, rec, &r->from[i], &tok);
+        if (!v.p) continue;
+        found = 1;
+        if (r->if_present) break;
+        if (tok >= 0 && rec->json->tok[tok].type == J_ARR && (r->array || r->split)) add_elements(nz, r, rec, tok);
+        else transform_and_add(nz, r, v);
+        if (!r->all) break;
+    }
+    const char *constant = found ? r->if_present : r->if_absent;
+    if (constant) {
+        struct span c = { constant, (uint32_t)strlen(constant), DV_STR };
+        add_value(nz, r, c);
+    }
+}
+
+static int first_present(struct normalizer *nz, const struct record *rec, const struct src_ref *refs, int n,
+                         struct span *out)
+{
+    for (int i = 0; i < n; i++) {
+        int tok;
+        struct span v = get_src(nz, rec, &refs[i], &tok);
+        if (v.p) { *out = plain(nz, v); return 1; }
+    }
+    return 0;
+}
+
+static int event_time(struct normalizer *nz, const struct schema *sc, struct record *rec, int64_t *ms)
+{
+    struct ts_ctx ctx = { rec->delivery_ms ? rec->delivery_ms : nz->si->delivery_ms, sc->ts_tz };
+    struct span v;
+    if (sc->ts_join && sc->nts > 1) {
+        buf_t tmp;
+        buf_init(&tmp);
+        for (int i = 0; i < sc->nts; i++) {
+            int tok;
+            struct span part = get_src(nz, rec, &sc->ts_from[i], &tok);
+            if (!part.p) { buf_free(&tmp); goto delivery; }
+            if (i) buf_puts(&tmp, sc->ts_join);
+            buf_append(&tmp, part.p, part.len);
+        }
+        int rc = ts_parse(sc->ts_format, tmp.data, tmp.len, &ctx, ms);
+        if (rc < 0) record_fail(rec, "timestamp: cannot parse \"%.*s\"", (int)(tmp.len > 64 ? 64 : tmp.len), tmp.data);
+        buf_free(&tmp);
+        return rc;
+    }
+    if (first_present(nz, rec, sc->ts_from, sc->nts, &v)) {
+        if (ts_parse(sc->ts_format, v.p, v.len, &ctx, ms) == 0) return 0;
+        return record_fail(rec, "timestamp: cannot parse \"%.*s\"", (int)(v.len > 64 ? 64 : v.len), v.p);
+    }
+delivery:
+    if (sc->ts_delivery && ctx.ref_ms) { *ms = ctx.ref_ms; return 0; }
+    return record_fail(rec, "timestamp: no value in %s", sc->nts ? sc->ts_from[0].path : "delivery time");
+}
+
+static void add_cstr(struct normalizer *nz, const char *path, const char *v)
+{
+    const struct ecs_field *f = ecs_lookup(path);
+    doc_add(&nz->doc, path, DV_STR, f ? f->array : 0, v, strlen(v));
+}
+
+/* AWSLogs/<account>/<service>/<region>/... in an S3 key. */
+static void cloud_from_key(struct normalizer *nz)
+{
+    const char *key = nz->si->s3_key;
+    const char *p = key ? strstr(key, "AWSLogs/") : NULL;
+    if (!p) return;
+    p += 8;
+    size_t n = 0;
+    while (isdigit((unsigned char)p[n])) n++;
+    if (n != 12 || p[n] != '/') return;
+    if (!doc_get(&nz->doc, "cloud.account.id")) doc_add(&nz->doc, "cloud.account.id", DV_STR, 0, p, n);
+    const char *svc = p + n + 1, *slash = strchr(svc, '/');
+    const char *reg = slash ? slash + 1 : NULL, *rend = reg ? strchr(reg, '/') : NULL;
+    if (rend && rend - reg >= 9 && rend - reg < 20 && reg[2] == '-' && !doc_get(&nz->doc, "cloud.region"))
+        doc_add(&nz->doc, "cloud.region", DV_STR, 0, reg, (size_t)(rend - reg));
+}
+
+/* Flat formats: every column no rule used goes under the vendor namespace. */
+static void add_vendor_rest(struct normalizer *nz, const struct schema *sc, const struct record *rec)
+{
+    if (!sc->vendor_rest || !sc->vendor || !rec->layout) return;
+    for (int c = 0; c < rec->ncols && c < rec->layout->n; c++) {
+        if (nz->col_used[c] || !rec->cols[c].p) continue;
+        size_t vl = strlen(sc->vendor), nl = strlen(rec->layout->names[c]);
+        char *path = arena_alloc(&nz->doc.arena, vl + nl + 2);
+        memcpy(path, sc->vendor, vl);
+        path[vl] = '.';
+        memcpy(path + vl + 1, rec->layout->names[c], nl + 1);
+        doc_add(&nz->doc, path, rec->cols[c].kind == DV_JSTR ? DV_JSTR : DV_STR, 0, rec->cols[c].p, rec->cols[c].len);
+    }
+}
+
+static void add_geoip(struct normalizer *nz, const struct schema *sc)
+{
+    if (!nz->opts.geoip) return;
+    for (int i = 0; i < sc->ngeoip; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "%s.ip", sc->geoip[i]);
+        const struct doc_field *f = doc_get(&nz->doc, path);
+        if (f && !doc_get(&nz->doc, strcat(strcpy(path, sc->geoip[i]), ".geo.location")))
+            geoip_enrich(nz->opts.geoip, &nz->doc, sc->geoip[i], f->v, f->vlen);
+    }
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void encode_b64url(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        if (i + 1 < n) out[o++] = b64url[v >> 6 & 63];
+        if (i + 2 < n) out[o++] = b64url[v & 63];
+    }
+    out[o] = 0;
+}
+
+void doc_id_hash(struct normalizer *nz, const char *type, const char *origin, uint64_t ordinal,
+                 const char *raw, size_t rawlen, char out[32])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen;
+    char ord[24];
+    int ol = snprintf(ord, sizeof ord, "%llu", (unsigned long long)ordinal);
+    EVP_DigestInit_ex(nz->md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(nz->md, type, strlen(type) + 1);
+    EVP_DigestUpdate(nz->md, origin ? origin : "", origin ? strlen(origin) + 1 : 1);
+    EVP_DigestUpdate(nz->md, ord, (size_t)ol + 1);
+    EVP_DigestUpdate(nz->md, raw, rawlen);
+    EVP_DigestFinal_ex(nz->md, md, &mdlen);
+    encode_b64url(md, 16, out);
+}
+
+static void make_id(struct normalizer *nz, const struct schema *sc, struct record *rec, struct norm_result *res)
+{
+    struct span v;
+    if (first_present(nz, rec, sc->id_from, sc->nid, &v) && v.len < 100) {
+        int n = snprintf(res->id, sizeof res->id, "%.*s", (int)v.len, v.p);
+        struct span sfx;
+        if (sc->id_suffix && first_present(nz, rec, sc->id_suffix, 1, &sfx) && (size_t)n + sfx.len + 2 < sizeof res->id)
+            snprintf(res->id + n, sizeof res->id - (size_t)n, "_%.*s", (int)sfx.len, sfx.p);
+        return;
+    }
+    /* No id of its own: hash the record with where it came from. A CloudWatch
+     * Logs event id is unique; otherwise the object key and record ordinal. */
+    const char *origin = rec->event_id ? rec->event_id : nz->si->s3_key ? nz->si->s3_key : nz->si->log_group;
+    doc_id_hash(nz, sc->name, origin, rec->event_id ? 0 : rec->ordinal, rec->raw, rec->raw_len, res->id);
+}
+
+static void make_index(struct normalizer *nz, const struct schema *sc, struct norm_result *res)
+{
+    char suffix[32];
+    size_t n = ts_index_suffix(res->ts_ms, (enum rotation)sc->rotation, sc->index_tz, suffix);
+    snprintf(res->index, sizeof res->index, "%s%s%s%s", nz->opts.index_prefix ? nz->opts.index_prefix : "",
+             sc->index_name, n ? "-" : "", suffix);
+}
+
+static int required_present(struct normalizer *nz, const struct schema *sc, const struct record *rec)
+{
+    for (int i = 0; i < sc->nrequire; i++) {
+        int tok;
+        if (!get_src(nz, rec, &sc->require[i], &tok).p) return 0;
+    }
+    return 1;
+}
+
+static void add_fixed_fields(struct normalizer *nz, const struct schema *sc, const struct record *rec, int64_t ts)
+{
+    char *iso = arena_alloc(&nz->doc.arena, 32);
+    doc_add(&nz->doc, "@timestamp", DV_STR, 0, iso, ts_format_iso(ts, iso));
+    char *ing = arena_alloc(&nz->doc.arena, 32);
+    doc_add(&nz->doc, "event.ingested", DV_STR, 0, ing, ts_format_iso(ts_now_ms(), ing));
+    add_cstr(nz, "ecs.version", "9.4.0");
+    add_cstr(nz, "cloud.provider", "aws");
+    if (sc->module) add_cstr(nz, "event.module", sc->module);
+    if (sc->dataset) add_cstr(nz, "event.dataset", sc->dataset);
+    if (nz->si->log_group) add_cstr(nz, "aws.cloudwatch.log_group", nz->si->log_group);
+    if (nz->si->s3_key && !nz->si->key_is_local) add_cstr(nz, "aws.s3.object.key", nz->si->s3_key);
+    if (nz->si->account_id && !doc_get(&nz->doc, "cloud.account.id")) add_cstr(nz, "cloud.account.id", nz->si->account_id);
+    if (nz->opts.keep_original) doc_add(&nz->doc, "event.original", DV_STR, 0, rec->raw, rec->raw_len);
+}
+
+int normalize_record(struct normalizer *nz, const struct schema *sc, const struct stream_info *si,
+                     struct record *rec, struct norm_result *res)
+{
+    doc_reset(&nz->doc);
+    nz->si = si;
+    bind_sources(nz, sc, rec);
+    if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }
+    if (event_time(nz, sc, rec, &res->ts_ms) < 0) return NORM_FAIL;
+    for (int i = 0; i < sc->nrules; i++) apply_rule(nz, &sc->rules[i], rec);
+    add_fixed_fields(nz, sc, rec, res->ts_ms);
+    cloud_from_key(nz);
+    add_vendor_rest(nz, sc, rec);
+    add_geoip(nz, sc);
+    make_id(nz, sc, rec, res);
+    make_index(nz, sc, res);
+    return NORM_OK;
+}

@@ -1,0 +1,259 @@
+/* ops: see ops.h. None of these allocate unless the output differs from a
+ * slice of the input (URL decoding, case changes, unit conversions). */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ops.h"
+
+static const char *const names[OP_COUNT] = {
+    "lower", "upper", "trim", "hostport_host", "hostport_port",
+    "request_method", "request_url", "request_version",
+    "url_scheme", "url_domain", "url_port", "url_path", "url_query",
+    "url_decode", "iana_protocol", "seconds_to_ns", "ms_to_ns", "us_to_ns",
+    "arn_account", "basename", "strip_brackets", "http_outcome",
+};
+
+int op_from_name(const char *name)
+{
+    for (int i = 0; i < OP_COUNT; i++) if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+const char *op_name(int op) { return op >= 0 && op < OP_COUNT ? names[op] : "?"; }
+
+static int set(const char **p, size_t *n, const char *np, size_t nn)
+{
+    if (nn == 0) return -1;
+    *p = np;
+    *n = nn;
+    return 0;
+}
+
+static int change_case(const char **p, size_t *n, arena_t *a, int upper)
+{
+    char *o = arena_alloc(a, *n + 1);
+    for (size_t i = 0; i < *n; i++) o[i] = (char)(upper ? toupper((unsigned char)(*p)[i]) : tolower((unsigned char)(*p)[i]));
+    *p = o;
+    return 0;
+}
+
+static int trim(const char **p, size_t *n)
+{
+    const char *s = *p;
+    size_t l = *n;
+    while (l && isspace((unsigned char)*s)) { s++; l--; }
+    while (l && isspace((unsigned char)s[l - 1])) l--;
+    return set(p, n, s, l);
+}
+
+/* "1.2.3.4:80", "[2001:db8::1]:443", "2001:db8::1" (no port). */
+static int hostport(const char **p, size_t *n, int want_port)
+{
+    const char *s = *p;
+    size_t l = *n;
+    if (l && s[0] == '[') {
+        const char *close = memchr(s, ']', l);
+        if (!close) return -1;
+        if (!want_port) return set(p, n, s + 1, (size_t)(close - s) - 1);
+        size_t rest = l - (size_t)(close - s) - 1;
+        return rest > 1 && close[1] == ':' ? set(p, n, close + 2, rest - 1) : -1;
+    }
+    const char *colon = memrchr(s, ':', l);
+    if (!colon || memchr(s, ':', l) != colon) {       /* no port, or bare IPv6 */
+        return want_port ? -1 : set(p, n, s, l);
+    }
+    if (want_port) return set(p, n, colon + 1, l - (size_t)(colon - s) - 1);
+    return set(p, n, s, (size_t)(colon - s));
+}
+
+/* "GET http://host:80/path?q HTTP/1.1" */
+static int request_part(const char **p, size_t *n, int part)
+{
+    const char *s = *p;
+    size_t l = *n;
+    const char *sp1 = memchr(s, ' ', l);
+    if (!sp1) return -1;
+    if (part == 0) return set(p, n, s, (size_t)(sp1 - s));
+    const char *rest = sp1 + 1;
+    size_t rl = l - (size_t)(rest - s);
+    const char *sp2 = memrchr(rest, ' ', rl);
+    int has_version = sp2 && rl - (size_t)(sp2 - rest) > 5 && strncmp(sp2 + 1, "HTTP/", 5) == 0;
+    if (part == 2) {
+        if (!has_version) return -1;
+        return set(p, n, sp2 + 6, rl - (size_t)(sp2 - rest) - 6);
+    }
+    size_t ul = has_version ? (size_t)(sp2 - rest) : rl;
+    if (ul == 1 && rest[0] == '-') return -1;
+    return set(p, n, rest, ul);
+}
+
+struct url_parts {
+    const char *scheme, *host, *port, *path, *query;
+    size_t scheme_len, host_len, port_len, path_len, query_len;
+};
+
+/* "scheme://host:port/path?query" or "/path?query". */
+static void url_split(const char *s, size_t l, struct url_parts *u)
+{
+    memset(u, 0, sizeof *u);
+    const char *end = s + l;
+    const char *sep = memmem(s, l, "://", 3);
+    const char *q = s;
+    if (sep) {
+        u->scheme = s;
+        u->scheme_len = (size_t)(sep - s);
+        const char *a = sep + 3;
+        const char *ae = a;
+        while (ae < end && *ae != '/' && *ae != '?') ae++;
+        size_t hl = (size_t)(ae - a);
+        const char *hp = a;
+        size_t hpl = hl;
+        if (hostport(&hp, &hpl, 0) == 0) { u->host = hp; u->host_len = hpl; }
+        hp = a;
+        hpl = hl;
+        if (hostport(&hp, &hpl, 1) == 0) { u->port = hp; u->port_len = hpl; }
+        q = ae;
+    }
+    const char *qm = memchr(q, '?', (size_t)(end - q));
+    u->path = q;
+    u->path_len = (size_t)((qm ? qm : end) - q);
+    if (qm) { u->query = qm + 1; u->query_len = (size_t)(end - qm - 1); }
+}
+
+static int url_part(const char **p, size_t *n, int op)
+{
+    struct url_parts u;
+    url_split(*p, *n, &u);
+    switch (op) {
+    case OP_URL_SCHEME: return u.scheme ? set(p, n, u.scheme, u.scheme_len) : -1;
+    case OP_URL_DOMAIN: return u.host ? set(p, n, u.host, u.host_len) : -1;
+    case OP_URL_PORT:   return u.port ? set(p, n, u.port, u.port_len) : -1;
+    case OP_URL_PATH:   return set(p, n, u.path, u.path_len);
+    default:            return u.query ? set(p, n, u.query, u.query_len) : -1;
+    }
+}
+
+static int hexv(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* %XX decoding; CloudFront also writes "%2520" for a literal "%20", which a
+ * single pass turns into "%20" -- as the original system did. */
+static int url_decode(const char **p, size_t *n, arena_t *a)
+{
+    const char *s = *p;
+    if (!memchr(s, '%', *n)) return 0;
+    char *o = arena_alloc(a, *n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        int h, l;
+        if (s[i] == '%' && i + 2 < *n &&
+            (h = hexv((unsigned char)s[i + 1])) >= 0 && (l = hexv((unsigned char)s[i + 2])) >= 0) {
+            o[k++] = (char)(h * 16 + l);
+            i += 2;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    return set(p, n, o, k);
+}
+
+static const char *const iana[] = {
+    [0] = "hopopt", [1] = "icmp", [2] = "igmp", [4] = "ipv4", [6] = "tcp", [8] = "egp",
+    [17] = "udp", [41] = "ipv6", [43] = "ipv6-route", [44] = "ipv6-frag", [47] = "gre",
+    [50] = "esp", [51] = "ah", [58] = "ipv6-icmp", [59] = "ipv6-nonxt", [60] = "ipv6-opts",
+    [88] = "eigrp", [89] = "ospf", [103] = "pim", [112] = "vrrp", [115] = "l2tp", [132] = "sctp",
+};
+
+static int iana_protocol(const char **p, size_t *n)
+{
+    char tmp[8];
+    if (*n == 0 || *n >= sizeof tmp) return -1;
+    memcpy(tmp, *p, *n);
+    tmp[*n] = 0;
+    char *end;
+    long v = strtol(tmp, &end, 10);
+    if (*end || v < 0 || v >= (long)(sizeof iana / sizeof iana[0]) || !iana[v]) return -1;
+    return set(p, n, iana[v], strlen(iana[v]));
+}
+
+/* Decimal seconds/ms/us to integer nanoseconds (event.duration). */
+static int to_ns(const char **p, size_t *n, arena_t *a, double scale)
+{
+    char tmp[40];
+    if (*n == 0 || *n >= sizeof tmp) return -1;
+    memcpy(tmp, *p, *n);
+    tmp[*n] = 0;
+    char *end;
+    double v = strtod(tmp, &end);
+    if (*end || !isfinite(v) || v < 0) return -1;     /* ALB writes -1 for "no value" */
+    char *o = arena_alloc(a, 32);
+    int len = snprintf(o, 32, "%lld", (long long)llround(v * scale));
+    return set(p, n, o, (size_t)len);
+}
+
+/* arn:partition:service:region:account:resource -> account */
+static int arn_account(const char **p, size_t *n)
+{
+    const char *s = *p, *end = s + *n;
+    if (*n < 4 || strncmp(s, "arn:", 4) != 0) return -1;
+    for (int field = 0; field < 4; field++) {
+        const char *c = memchr(s, ':', (size_t)(end - s));
+        if (!c) return -1;
+        s = c + 1;
+    }
+    const char *c = memchr(s, ':', (size_t)(end - s));
+    return c ? set(p, n, s, (size_t)(c - s)) : -1;
+}
+
+static int basename_op(const char **p, size_t *n)
+{
+    const char *slash = memrchr(*p, '/', *n);
+    if (!slash) return 0;
+    return set(p, n, slash + 1, *n - (size_t)(slash - *p) - 1);
+}
+
+static int strip_brackets(const char **p, size_t *n)
+{
+    if (*n >= 2 && (*p)[0] == '[' && (*p)[*n - 1] == ']') return set(p, n, *p + 1, *n - 2);
+    return 0;
+}
+
+/* HTTP status -> event.outcome: 1xx-3xx success, 4xx-5xx failure. */
+static int http_outcome(const char **p, size_t *n)
+{
+    if (*n != 3 || !isdigit((unsigned char)(*p)[0])) return -1;
+    const char *o = (*p)[0] >= '4' ? "failure" : "success";
+    return set(p, n, o, strlen(o));
+}
+
+int op_apply(int op, const char **p, size_t *n, arena_t *a)
+{
+    switch (op) {
+    case OP_LOWER: return change_case(p, n, a, 0);
+    case OP_UPPER: return change_case(p, n, a, 1);
+    case OP_TRIM: return trim(p, n);
+    case OP_HOSTPORT_HOST: return hostport(p, n, 0);
+    case OP_HOSTPORT_PORT: return hostport(p, n, 1);
+    case OP_REQUEST_METHOD: return request_part(p, n, 0);
+    case OP_REQUEST_URL: return request_part(p, n, 1);
+    case OP_REQUEST_VERSION: return request_part(p, n, 2);
+    case OP_URL_SCHEME: case OP_URL_DOMAIN: case OP_URL_PORT: case OP_URL_PATH: case OP_URL_QUERY:
+        return url_part(p, n, op);
+    case OP_URL_DECODE: return url_decode(p, n, a);
+    case OP_IANA_PROTOCOL: return iana_protocol(p, n);
+    case OP_SECONDS_TO_NS: return to_ns(p, n, a, 1e9);
+    case OP_MS_TO_NS: return to_ns(p, n, a, 1e6);
+    case OP_US_TO_NS: return to_ns(p, n, a, 1e3);
+    case OP_ARN_ACCOUNT: return arn_account(p, n);
+    case OP_BASENAME: return basename_op(p, n);
+    case OP_STRIP_BRACKETS: return strip_brackets(p, n);
+    case OP_HTTP_OUTCOME: return http_outcome(p, n);
+    }
+    return -1;
+}

@@ -1,0 +1,444 @@
+/* schema: load and compile schemas/<type>.json (see schema.h).
+ *
+ * Everything a schema says is checked here, at start-up, with an error that
+ * names the file and the key: a target that is neither ECS nor under the
+ * vendor namespace, a constant outside ECS's allowed values, a bad regex, an
+ * unknown parser or op. Nothing is re-validated per record. */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "buf.h"
+#include "ops.h"
+#include "schema.h"
+
+struct compile_ctx {
+    struct schema *sc;
+    const char *origin;
+    char *err;
+    size_t errlen;
+    int failed;
+    int refcap;
+};
+
+static void cerr(struct compile_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cerr(struct compile_ctx *c, const char *fmt, ...)
+{
+    if (c->failed) return;
+    c->failed = 1;
+    int n = snprintf(c->err, c->errlen, "%s: ", c->origin);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < c->errlen) vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static char *opt_str(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static struct src_ref make_ref(struct compile_ctx *c, const char *path)
+{
+    struct src_ref r = { xstrdup(path), strlen(path), c->sc->nrefs++ };
+    return r;
+}
+
+/* A string or an array of strings -> src_refs. */
+static struct src_ref *compile_refs(struct compile_ctx *c, const json_t *v, int *count, const char *what)
+{
+    *count = 0;
+    if (!v) return NULL;
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    struct src_ref *refs = xcalloc(n, sizeof *refs);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_string(e)) { cerr(c, "%s: expected a string or an array of strings", what); break; }
+        refs[(*count)++] = make_ref(c, json_string_value(e));
+    }
+    return refs;
+}
+
+static void compile_patterns(struct compile_ctx *c, const json_t *v, struct pattern_list *pl, const char *what)
+{
+    memset(pl, 0, sizeof *pl);
+    if (!v) return;
+    if (!json_is_array(v)) { cerr(c, "detect.%s: expected an array of regular expressions", what); return; }
+    pl->re = xcalloc(json_array_size(v) + 1, sizeof *pl->re);
+    pl->src = xcalloc(json_array_size(v) + 1, sizeof *pl->src);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e) {
+        const char *s = json_string_value(e);
+        if (!s || regcomp(&pl->re[pl->n], s, REG_EXTENDED | REG_NOSUB) != 0) {
+            cerr(c, "detect.%s[%zu]: invalid POSIX extended regular expression", what, i);
+            return;
+        }
+        pl->src[pl->n++] = xstrdup(s);
+    }
+}
+
+static void resolve_target(struct compile_ctx *c, struct field_rule *r, const char *type_name)
+{
+    r->ecs = ecs_lookup(r->target);
+    if (r->ecs) {
+        r->type = r->ecs->type;
+        r->array = r->ecs->array;
+        if (type_name) cerr(c, "fields.%s: \"type\" is only for vendor fields; ECS decides this one", r->target);
+        return;
+    }
+    size_t vl = c->sc->vendor ? strlen(c->sc->vendor) : 0;
+    if (strncmp(r->target, "aws.", 4) != 0 && !(vl && strncmp(r->target, c->sc->vendor, vl) == 0)) {
+        cerr(c, "fields.%s: not an ECS field and not under the vendor namespace aws.*", r->target);
+        return;
+    }
+    r->type = type_name ? ecs_type_from_name(type_name) : ECS_UNKNOWN;
+    if (type_name && r->type == ECS_UNKNOWN) cerr(c, "fields.%s: unknown type \"%s\"", r->target, type_name);
+}
+
+static void compile_ops(struct compile_ctx *c, struct field_rule *r, const json_t *ops)
+{
+    if (!ops) return;
+    size_t n = json_is_array(ops) ? json_array_size(ops) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(ops) ? json_array_get(ops, i) : ops;
+        int op = json_is_string(e) ? op_from_name(json_string_value(e)) : -1;
+        if (op < 0 || r->nops == MAX_OPS) {
+            cerr(c, "fields.%s: unknown op or more than %d ops", r->target, MAX_OPS);
+            return;
+        }
+        r->ops[r->nops++] = op;
+    }
+}
+
+static void check_constant(struct compile_ctx *c, const struct field_rule *r, const char *value)
+{
+    if (value && r->ecs && !ecs_value_allowed(r->ecs, value))
+        cerr(c, "fields.%s: \"%s\" is not an allowed ECS value (%s)", r->target, value, r->ecs->allowed);
+}
+
+static void check_map_values(struct compile_ctx *c, const struct field_rule *r)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)r->map, k, v) {
+        if (!json_is_string(v)) { cerr(c, "fields.%s: map values must be strings", r->target); return; }
+        check_constant(c, r, json_string_value(v));
+    }
+}
+
+static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char *target, const json_t *spec)
+{
+    memset(r, 0, sizeof *r);
+    r->target = xstrdup(target);
+    r->ts_format = TS_AUTO;
+    const char *type_name = NULL;
+    if (json_is_string(spec) || json_is_array(spec)) {
+        r->from = compile_refs(c, spec, &r->nfrom, target);
+    } else if (json_is_object(spec)) {
+        r->from = compile_refs(c, json_object_get(spec, "from"), &r->nfrom, target);
+        r->all = json_is_true(json_object_get(spec, "all"));
+        r->split = opt_str(spec, "split");
+        r->map = json_object_get(spec, "map");
+        if (r->map) json_incref(r->map);
+        r->map_default = opt_str(spec, "map_default");
+        r->value = opt_str(spec, "value");
+        r->if_present = opt_str(spec, "if_present");
+        r->if_absent = opt_str(spec, "if_absent");
+        type_name = json_string_value(json_object_get(spec, "type"));
+        const char *fmt = json_string_value(json_object_get(spec, "format"));
+        if (fmt && (int)(r->ts_format = ts_format_from_name(fmt)) < 0) cerr(c, "fields.%s: unknown time format %s", target, fmt);
+        compile_ops(c, r, json_object_get(spec, "op"));
+    } else {
+        cerr(c, "fields.%s: expected a source path, a list of them, or an object", target);
+        return;
+    }
+    resolve_target(c, r, type_name);
+    if (!r->nfrom && !r->value) cerr(c, "fields.%s: needs \"from\" or \"value\"", target);
+    check_constant(c, r, r->value);
+    check_constant(c, r, r->if_present);
+    check_constant(c, r, r->if_absent);
+    check_constant(c, r, r->map_default);
+    if (r->map) check_map_values(c, r);
+}
+
+static void add_static(struct compile_ctx *c, const char *target, const json_t *v)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_string(e)) { cerr(c, "static.%s: values must be strings", target); return; }
+        json_t *spec = json_pack("{s:s}", "value", json_string_value(e));
+        struct schema *sc = c->sc;
+        sc->rules = xrealloc(sc->rules, (size_t)(sc->nrules + 1) * sizeof *sc->rules);
+        compile_rule(c, &sc->rules[sc->nrules++], target, spec);
+        json_decref(spec);
+    }
+}
+
+static void compile_fields(struct compile_ctx *c, const json_t *root)
+{
+    const json_t *fields = json_object_get(root, "fields");
+    const json_t *statics = json_object_get(root, "static");
+    struct schema *sc = c->sc;
+    sc->rules = xcalloc(json_object_size(fields) + 1, sizeof *sc->rules);
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)fields, k, v) compile_rule(c, &sc->rules[sc->nrules++], k, v);
+    json_object_foreach((json_t *)statics, k, v) add_static(c, k, v);
+}
+
+static void compile_timestamp(struct compile_ctx *c, const json_t *ts)
+{
+    struct schema *sc = c->sc;
+    sc->ts_format = TS_AUTO;
+    if (!ts) { cerr(c, "timestamp: missing"); return; }
+    sc->ts_from = compile_refs(c, json_object_get(ts, "from"), &sc->nts, "timestamp.from");
+    sc->ts_join = opt_str(ts, "join");
+    sc->ts_delivery = json_is_true(json_object_get(ts, "delivery"));
+    const char *fmt = json_string_value(json_object_get(ts, "format"));
+    if (fmt && (int)(sc->ts_format = ts_format_from_name(fmt)) < 0) cerr(c, "timestamp.format: unknown %s", fmt);
+    const char *tz = json_string_value(json_object_get(ts, "tz"));
+    if (tz && tz_parse_offset(tz, &sc->ts_tz) < 0) cerr(c, "timestamp.tz: expected +hh:mm, got %s", tz);
+    if (!sc->nts && !sc->ts_delivery) cerr(c, "timestamp: needs \"from\" or \"delivery\": true");
+}
+
+static void compile_index(struct compile_ctx *c, const json_t *ix)
+{
+    struct schema *sc = c->sc;
+    sc->index_name = opt_str(ix, "name");
+    if (!sc->index_name) { cerr(c, "index.name: missing"); return; }
+    const char *rot = json_string_value(json_object_get(ix, "rotation"));
+    sc->rotation = rotation_from_name(rot ? rot : "monthly");
+    if (sc->rotation < 0) cerr(c, "index.rotation: expected daily, weekly, monthly, yearly or none");
+    const char *tz = json_string_value(json_object_get(ix, "tz"));
+    if (tz && tz_parse_offset(tz, &sc->index_tz) < 0) cerr(c, "index.tz: expected +hh:mm");
+}
+
+static void compile_framing(struct compile_ctx *c, const json_t *root)
+{
+    struct schema *sc = c->sc;
+    const char *fr = json_string_value(json_object_get(root, "framing"));
+    sc->json_split = opt_str(root, "json_split");
+    sc->json_explode = opt_str(root, "json_explode");
+    if (!fr || strcmp(fr, "lines") == 0) sc->framing = FRAME_LINES;
+    else if (strcmp(fr, "json") == 0) sc->framing = FRAME_JSON;
+    else if (strcmp(fr, "multiline") == 0) {
+        sc->framing = FRAME_MULTILINE;
+        const char *fl = json_string_value(json_object_get(root, "first_line"));
+        if (!fl || regcomp(&sc->first_line, fl, REG_EXTENDED | REG_NOSUB) != 0)
+            cerr(c, "first_line: a valid POSIX extended regex is required for multiline framing");
+        else sc->has_first_line = 1;
+    } else cerr(c, "framing: expected lines, json or multiline");
+}
+
+static void compile_parser(struct compile_ctx *c, const json_t *format)
+{
+    const char *name = json_string_value(json_object_get(format, "parser"));
+    c->sc->parser = name ? parser_find(name) : NULL;
+    if (!c->sc->parser) { cerr(c, "format.parser: unknown parser %s", name ? name : "(missing)"); return; }
+    char perr[256] = "";
+    c->sc->parser_cfg = c->sc->parser->compile(format, perr, sizeof perr);
+    if (!c->sc->parser_cfg) cerr(c, "format: %s", perr);
+}
+
+static void compile_geoip(struct compile_ctx *c, const json_t *g)
+{
+    struct schema *sc = c->sc;
+    sc->geoip = xcalloc(json_array_size(g) + 1, sizeof *sc->geoip);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(g, i, e) {
+        const char *p = json_string_value(e);
+        char ipfield[128];
+        snprintf(ipfield, sizeof ipfield, "%s.ip", p ? p : "");
+        if (!p || !ecs_lookup(ipfield)) { cerr(c, "geoip[%zu]: %s.ip is not an ECS ip field", i, p ? p : "?"); return; }
+        sc->geoip[sc->ngeoip++] = xstrdup(p);
+    }
+}
+
+/* Collect every src_ref into sc->refs so bindings can be indexed by id. */
+static void index_refs(struct schema *sc)
+{
+    sc->refs = xcalloc((size_t)sc->nrefs + 1, sizeof *sc->refs);
+    for (int i = 0; i < sc->nrules; i++)
+        for (int j = 0; j < sc->rules[i].nfrom; j++) sc->refs[sc->rules[i].from[j].id] = &sc->rules[i].from[j];
+    for (int i = 0; i < sc->nts; i++) sc->refs[sc->ts_from[i].id] = &sc->ts_from[i];
+    for (int i = 0; i < sc->nid; i++) sc->refs[sc->id_from[i].id] = &sc->id_from[i];
+    for (int i = 0; i < sc->nrequire; i++) sc->refs[sc->require[i].id] = &sc->require[i];
+    if (sc->id_suffix) sc->refs[sc->id_suffix->id] = sc->id_suffix;
+}
+
+struct schema *schema_compile(const json_t *root, const char *origin, char *err, size_t errlen)
+{
+    struct schema *sc = xcalloc(1, sizeof *sc);
+    struct compile_ctx c = { sc, origin, err, errlen, 0, 0 };
+    sc->name = opt_str(root, "name");
+    if (!sc->name) { cerr(&c, "name: missing"); goto out; }
+    sc->description = opt_str(root, "description");
+    sc->module = opt_str(root, "module");
+    sc->dataset = opt_str(root, "dataset");
+    sc->vendor = opt_str(root, "vendor");
+    sc->vendor_rest = json_is_true(json_object_get(root, "vendor_rest"));
+    const json_t *det = json_object_get(root, "detect");
+    compile_patterns(&c, json_object_get(det, "s3_key"), &sc->s3_key, "s3_key");
+    compile_patterns(&c, json_object_get(det, "s3_key_ignore"), &sc->s3_key_ignore, "s3_key_ignore");
+    compile_patterns(&c, json_object_get(det, "s3_key_skip"), &sc->s3_key_skip, "s3_key_skip");
+    compile_patterns(&c, json_object_get(det, "log_group"), &sc->log_group, "log_group");
+    compile_framing(&c, root);
+    compile_parser(&c, json_object_get(root, "format"));
+    compile_fields(&c, root);
+    compile_timestamp(&c, json_object_get(root, "timestamp"));
+    const json_t *id = json_object_get(root, "doc_id");
+    sc->id_from = compile_refs(&c, json_object_get(id, "from"), &sc->nid, "doc_id.from");
+    const char *suffix = json_string_value(json_object_get(id, "suffix"));
+    if (suffix) { sc->id_suffix = xcalloc(1, sizeof *sc->id_suffix); *sc->id_suffix = make_ref(&c, suffix); }
+    sc->require = compile_refs(&c, json_object_get(root, "require"), &sc->nrequire, "require");
+    compile_index(&c, json_object_get(root, "index"));
+    compile_geoip(&c, json_object_get(root, "geoip"));
+    index_refs(sc);
+out:
+    if (c.failed) { schema_free(sc); return NULL; }
+    return sc;
+}
+
+static void free_patterns(struct pattern_list *pl)
+{
+    for (int i = 0; i < pl->n; i++) { regfree(&pl->re[i]); free(pl->src[i]); }
+    free(pl->re);
+    free(pl->src);
+}
+
+static void free_refs(struct src_ref *r, int n)
+{
+    for (int i = 0; i < n; i++) free(r[i].path);
+    free(r);
+}
+
+static void free_rule(struct field_rule *r)
+{
+    free(r->target);
+    free_refs(r->from, r->nfrom);
+    free(r->split);
+    json_decref(r->map);
+    free(r->map_default);
+    free(r->value);
+    free(r->if_present);
+    free(r->if_absent);
+}
+
+void schema_free(struct schema *sc)
+{
+    if (!sc) return;
+    free(sc->name); free(sc->description); free(sc->module); free(sc->dataset);
+    free_patterns(&sc->s3_key); free_patterns(&sc->s3_key_ignore);
+    free_patterns(&sc->s3_key_skip); free_patterns(&sc->log_group);
+    free(sc->json_split);
+    free(sc->json_explode);
+    if (sc->has_first_line) regfree(&sc->first_line);
+    if (sc->parser && sc->parser_cfg) sc->parser->free_config(sc->parser_cfg);
+    for (int i = 0; i < sc->nrules; i++) free_rule(&sc->rules[i]);
+    free(sc->rules);
+    free_refs(sc->ts_from, sc->nts);
+    free(sc->ts_join);
+    free_refs(sc->id_from, sc->nid);
+    if (sc->id_suffix) free_refs(sc->id_suffix, 1);
+    free_refs(sc->require, sc->nrequire);
+    free(sc->vendor);
+    for (int i = 0; i < sc->ngeoip; i++) free(sc->geoip[i]);
+    free(sc->geoip);
+    free(sc->index_name);
+    free(sc->refs);
+    free(sc);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(struct schema *const *)a)->name, (*(struct schema *const *)b)->name);
+}
+
+int schema_set_load(struct schema_set *set, const char *dir, char *err, size_t errlen)
+{
+    memset(set, 0, sizeof *set);
+    DIR *d = opendir(dir);
+    if (!d) { snprintf(err, errlen, "cannot open schema directory %s", dir); return -1; }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) && rc == 0) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_error_t jerr;
+        json_t *root = json_load_file(path, 0, &jerr);
+        if (!root) {
+            snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+            rc = -1;
+            break;
+        }
+        struct schema *sc = schema_compile(root, path, err, errlen);
+        json_decref(root);
+        if (!sc) { rc = -1; break; }
+        set->v = xrealloc(set->v, (size_t)(set->n + 1) * sizeof *set->v);
+        set->v[set->n++] = sc;
+    }
+    closedir(d);
+    if (rc == 0 && set->n == 0) { snprintf(err, errlen, "no schemas found in %s", dir); rc = -1; }
+    if (rc < 0) { schema_set_free(set); return -1; }
+    qsort(set->v, (size_t)set->n, sizeof *set->v, by_name);
+    return 0;
+}
+
+void schema_set_free(struct schema_set *set)
+{
+    for (int i = 0; i < set->n; i++) schema_free(set->v[i]);
+    free(set->v);
+    memset(set, 0, sizeof *set);
+}
+
+const struct schema *schema_find(const struct schema_set *set, const char *name)
+{
+    for (int i = 0; i < set->n; i++)
+        if (strcmp(set->v[i]->name, name) == 0) return set->v[i];
+    return NULL;
+}
+
+static int matches(const struct pattern_list *pl, const char *s)
+{
+    for (int i = 0; i < pl->n; i++)
+        if (regexec(&pl->re[i], s, 0, NULL, 0) == 0) return 1;
+    return 0;
+}
+
+/* Several types can match one key ("/Linux/" and "/Linux/.../secure"): the
+ * most specific pattern -- the longest -- decides. */
+static const struct schema *best_match(const struct schema_set *set, const char *s, int use_s3, int *skip)
+{
+    const struct schema *best = NULL;
+    size_t best_len = 0;
+    for (int i = 0; i < set->n; i++) {
+        const struct schema *sc = set->v[i];
+        const struct pattern_list *pl = use_s3 ? &sc->s3_key : &sc->log_group;
+        if (use_s3 && matches(&sc->s3_key_skip, s)) { if (skip) *skip = 1; return sc; }
+        for (int k = 0; k < pl->n; k++) {
+            if (regexec(&pl->re[k], s, 0, NULL, 0) != 0) continue;
+            if (use_s3 && matches(&sc->s3_key_ignore, s)) break;
+            size_t l = strlen(pl->src[k]);
+            if (!best || l > best_len) { best = sc; best_len = l; }
+        }
+    }
+    return best;
+}
+
+const struct schema *schema_detect_s3_key(const struct schema_set *set, const char *key, int *skip)
+{
+    if (skip) *skip = 0;
+    return best_match(set, key, 1, skip);
+}
+
+const struct schema *schema_detect_log_group(const struct schema_set *set, const char *group)
+{
+    return best_match(set, group, 0, NULL);
+}

@@ -1,0 +1,107 @@
+/* schema: one log type, loaded from schemas/<type>.json.
+ *
+ * A schema is data: how to recognise the type (S3 key and log group
+ * patterns), which format parser reads it, how records are framed, and how
+ * each raw value becomes an ECS field. Schemas are compiled once at start-up
+ * and are immutable afterwards, so all worker threads share them. */
+#ifndef SIEMPROC_SCHEMA_H
+#define SIEMPROC_SCHEMA_H
+#include <jansson.h>
+#include <regex.h>
+#include "ecs.h"
+#include "parser.h"
+#include "timeparse.h"
+
+/* A source value: a column name or a JSON path. id indexes per-stream bindings. */
+struct src_ref {
+    char *path;
+    size_t len;
+    int id;
+};
+
+#define MAX_OPS 4
+
+struct field_rule {
+    char              *target;        /* ECS path or vendor path (aws.*) */
+    const struct ecs_field *ecs;      /* NULL for vendor fields */
+    enum ecs_type      type;          /* coercion applied before the value is added */
+    int                array;
+    struct src_ref    *from;
+    int                nfrom;
+    int                all;           /* add every present source, not just the first */
+    int                ops[MAX_OPS];
+    int                nops;
+    char              *split;         /* split the value on this separator into many */
+    json_t            *map;           /* value translation table (read-only) */
+    char              *map_default;
+    char              *value;         /* constant */
+    char              *if_present, *if_absent;
+    enum ts_format     ts_format;     /* for date targets */
+};
+
+enum framing { FRAME_LINES, FRAME_JSON, FRAME_MULTILINE };
+
+struct pattern_list {
+    regex_t *re;
+    char   **src;
+    int      n;
+};
+
+struct schema {
+    char               *name;
+    char               *description;
+    char               *module;           /* event.module, e.g. "vpcflow" */
+    char               *dataset;          /* event.dataset, e.g. "aws.vpcflow" */
+    struct pattern_list s3_key, s3_key_ignore, s3_key_skip, log_group;
+    /* Record framing. */
+    enum framing        framing;
+    char               *json_split;       /* FRAME_JSON: top-level key of the array to split, or NULL */
+    char               *json_explode;     /* JSON records: path of an array whose elements are the events */
+    regex_t             first_line;       /* FRAME_MULTILINE */
+    int                 has_first_line;
+    /* Format parser. */
+    const struct parser *parser;
+    void               *parser_cfg;
+    /* Mapping. */
+    struct field_rule  *rules;
+    int                 nrules;
+    struct src_ref     *ts_from;
+    int                 nts;
+    enum ts_format      ts_format;
+    char               *ts_join;
+    int                 ts_tz;            /* minutes, zone assumed when the text has none */
+    int                 ts_delivery;      /* use the delivery time (CloudWatch Logs event time) */
+    struct src_ref     *id_from;
+    int                 nid;
+    struct src_ref     *id_suffix;
+    struct src_ref     *require;          /* records without all of these are not events */
+    int                 nrequire;
+    char               *vendor;           /* vendor namespace, e.g. "aws.vpcflow" */
+    int                 vendor_rest;      /* flat formats: unmapped columns go under vendor */
+    char              **geoip;            /* prefixes: "source", "destination" */
+    int                 ngeoip;
+    char               *index_name;
+    int                 rotation;         /* enum rotation */
+    int                 index_tz;
+    int                 nrefs;            /* total src_refs: size of a binding table */
+    struct src_ref    **refs;             /* all src_refs by id */
+};
+
+struct schema_set {
+    struct schema **v;
+    int n;
+};
+
+/* Load every *.json schema in dir (ecs_load must have run). 0 ok, -1 with err. */
+int  schema_set_load(struct schema_set *set, const char *dir, char *err, size_t errlen);
+void schema_set_free(struct schema_set *set);
+const struct schema *schema_find(const struct schema_set *set, const char *name);
+/* Compile one schema from JSON text (used by the loader and by tests). */
+struct schema *schema_compile(const json_t *root, const char *origin, char *err, size_t errlen);
+void schema_free(struct schema *sc);
+
+/* Detection. Returns the schema whose patterns match, or NULL. *skip is set
+ * when the key matches a type's "skip" patterns (e.g. CloudTrail digests). */
+const struct schema *schema_detect_s3_key(const struct schema_set *set, const char *key, int *skip);
+const struct schema *schema_detect_log_group(const struct schema_set *set, const char *group);
+#endif
