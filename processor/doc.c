@@ -32,8 +32,12 @@ void doc_add(struct doc *d, const char *path, int kind, int array, const char *v
         d->f = xrealloc(d->f, (size_t)d->cap * sizeof *d->f);
     }
     struct doc_field *f = &d->f[d->n];
+    size_t plen = strlen(path);
+    uint64_t key = 0;
+    for (size_t i = 0; i < 8; i++) key = key << 8 | (i < plen ? (unsigned char)path[i] : 0);
+    f->key = key;
     f->path = path;
-    f->plen = (uint16_t)strlen(path);
+    f->plen = (uint16_t)plen;
     f->kind = (uint8_t)kind;
     f->array = (uint8_t)array;
     f->v = v;
@@ -64,26 +68,35 @@ int doc_remove(struct doc *d, const char *path)
     return removed;
 }
 
+/* Paths hold only [A-Za-z0-9_@.] (schema_compile and column_name enforce
+ * it), and '.' sorts below all of those, so byte order is component order:
+ * a parent and its children end up adjacent. */
 static int path_cmp(const struct doc_field *a, const struct doc_field *b)
 {
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
     size_t n = a->plen < b->plen ? a->plen : b->plen;
-    for (size_t i = 0; i < n; i++) {
-        unsigned ca = (unsigned char)a->path[i], cb = (unsigned char)b->path[i];
-        if (ca == cb) continue;
-        if (ca == '.') return -1;
-        if (cb == '.') return 1;
-        return ca < cb ? -1 : 1;
-    }
-    if (a->plen != b->plen) return a->plen < b->plen ? -1 : 1;
-    return 0;
+    int c = memcmp(a->path, b->path, n);
+    if (c) return c;
+    return a->plen < b->plen ? -1 : a->plen > b->plen;
 }
 
-static int field_cmp(const void *pa, const void *pb)
+static int field_less(const struct doc_field *a, const struct doc_field *b)
 {
-    const struct doc_field *a = pa, *b = pb;
     int c = path_cmp(a, b);
-    if (c) return c;
-    return a->seq < b->seq ? -1 : (a->seq > b->seq);
+    return c < 0 || (c == 0 && a->seq < b->seq);
+}
+
+/* Insertion sort: rules are pre-sorted by target at schema load, so a
+ * document arrives nearly sorted and this is close to one linear pass. */
+static void sort_fields(struct doc_field *f, int n)
+{
+    for (int i = 1; i < n; i++) {
+        if (!field_less(&f[i], &f[i - 1])) continue;
+        struct doc_field x = f[i];
+        int j = i - 1;
+        while (j >= 0 && field_less(&x, &f[j])) { f[j + 1] = f[j]; j--; }
+        f[j + 1] = x;
+    }
 }
 
 static void write_value(buf_t *out, const struct doc_field *f)
@@ -142,7 +155,7 @@ static int count_dots(const char *p, size_t n)
 void doc_emit(struct doc *d, buf_t *out)
 {
     struct doc_field *f = d->f;
-    qsort(f, (size_t)d->n, sizeof *f, field_cmp);
+    sort_fields(f, d->n);
     const char *prev = "";     /* last leaf written; objects open = its parents */
     size_t prevlen = 0;
     int depth = 0;
@@ -167,9 +180,13 @@ void doc_emit(struct doc *d, buf_t *out)
         for (;;) {
             const char *dot = memchr(p + pos, '.', plen - pos);
             size_t end = dot ? (size_t)(dot - p) : plen;
-            if (need_comma) buf_putc(out, ',');
-            jw_string(out, p + pos, end - pos);
-            buf_putc(out, ':');
+            buf_reserve(out, end - pos + 4);
+            if (need_comma) out->data[out->len++] = ',';
+            out->data[out->len++] = '"';
+            memcpy(out->data + out->len, p + pos, end - pos);     /* path characters need no escaping */
+            out->len += end - pos;
+            out->data[out->len++] = '"';
+            out->data[out->len++] = ':';
             if (!dot) break;
             buf_putc(out, '{');
             depth++;

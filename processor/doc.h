@@ -19,6 +19,7 @@ enum dkind {
 };
 
 struct doc_field {
+    uint64_t    key;       /* first 8 path bytes, big-endian: most comparisons end here */
     const char *path;
     const char *v;
     uint32_t    vlen;

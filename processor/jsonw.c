@@ -2,6 +2,7 @@
  * invalid UTF-8 becomes U+FFFD so every document we emit is valid JSON that
  * OpenSearch will accept, whatever bytes the log contained. */
 #include <stdint.h>
+#include <string.h>
 #include "jsonw.h"
 
 static const char hexd[] = "0123456789abcdef";
@@ -26,14 +27,32 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* 1 for bytes that end a run of bytes copied verbatim. */
+static const unsigned char special[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
 void jw_escape(buf_t *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t run = 0, i = 0;
     buf_reserve(b, n + 2);
     while (i < n) {
+        /* Eight bytes at a time while none is special. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            uint64_t hi = w & 0x8080808080808080ULL;
+            uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+            uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
+            uint64_t zq = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
+            uint64_t zb = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
+            if (hi | ctl | zq | zb) break;
+            i += 8;
+        }
+        while (i < n && !special[s[i]]) i++;
+        if (i >= n) break;
         unsigned c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) { i++; continue; }
         if (c >= 0x80) {
             size_t l = utf8_len(s + i, n - i);
             if (l) { i += l; continue; }

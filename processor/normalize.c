@@ -34,7 +34,15 @@ struct normalizer {
     int binding_cap;
     unsigned char *col_used;     /* vendor_rest: columns some rule consumed */
     EVP_MD_CTX *md;
+    EVP_MD *sha256;              /* fetched once: EVP_sha256() per digest re-fetches in OpenSSL 3 */
     const struct stream_info *si;
+    /* Index name of the last record: most records of an object share it. */
+    const struct schema *index_schema;
+    int64_t index_from, index_to;
+    char index_name[192];
+    int64_t ingested_ms;
+    char ingested[32];
+    size_t ingested_len;
 };
 
 struct normalizer *normalizer_new(const struct normalizer_opts *opts)
@@ -43,7 +51,8 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     if (opts) nz->opts = *opts;
     doc_init(&nz->doc);
     nz->md = EVP_MD_CTX_new();
-    if (!nz->md) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
+    nz->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!nz->md || !nz->sha256) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
     nz->col_used = xcalloc(REC_MAX_COLS, 1);
     return nz;
 }
@@ -53,6 +62,7 @@ void normalizer_free(struct normalizer *nz)
     if (!nz) return;
     doc_free(&nz->doc);
     EVP_MD_CTX_free(nz->md);
+    EVP_MD_free(nz->sha256);
     free(nz->binding);
     free(nz->col_used);
     free(nz);
@@ -196,11 +206,8 @@ static int looks_like_hostname(const char *s, size_t n)
 
 static void add_related(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
-    size_t tl = strlen(r->target);
-    if (r->type == ECS_IP && strcmp(r->target, "related.ip") != 0)
-        doc_add(&nz->doc, "related.ip", v.kind, 1, v.p, v.len);
-    else if (tl >= 9 && strcmp(r->target + tl - 9, "user.name") == 0)
-        doc_add(&nz->doc, "related.user", v.kind, 1, v.p, v.len);
+    if (r->related == RELATED_IP) doc_add(&nz->doc, "related.ip", v.kind, 1, v.p, v.len);
+    else if (r->related == RELATED_USER) doc_add(&nz->doc, "related.user", v.kind, 1, v.p, v.len);
 }
 
 /* Put an ip that is not an ip where ECS keeps names: source.ip -> source.domain. */
@@ -391,10 +398,10 @@ delivery:
     return record_fail(rec, "timestamp: no value in %s", sc->nts ? sc->ts_from[0].path : "delivery time");
 }
 
+/* Scalar string fields the engine sets itself (none of them is an ECS array). */
 static void add_cstr(struct normalizer *nz, const char *path, const char *v)
 {
-    const struct ecs_field *f = ecs_lookup(path);
-    doc_add(&nz->doc, path, DV_STR, f ? f->array : 0, v, strlen(v));
+    doc_add(&nz->doc, path, DV_STR, 0, v, strlen(v));
 }
 
 /* AWSLogs/<account>/<service>/<region>/... in an S3 key. */
@@ -462,8 +469,12 @@ void doc_id_hash(struct normalizer *nz, const char *type, const char *origin, ui
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen;
     char ord[24];
-    int ol = snprintf(ord, sizeof ord, "%llu", (unsigned long long)ordinal);
-    EVP_DigestInit_ex(nz->md, EVP_sha256(), NULL);
+    int ol = 0;
+    char rev[24];
+    do { rev[ol++] = (char)('0' + ordinal % 10); ordinal /= 10; } while (ordinal);
+    for (int i = 0; i < ol; i++) ord[i] = rev[ol - 1 - i];
+    ord[ol] = 0;
+    EVP_DigestInit_ex(nz->md, nz->sha256, NULL);
     EVP_DigestUpdate(nz->md, type, strlen(type) + 1);
     EVP_DigestUpdate(nz->md, origin ? origin : "", origin ? strlen(origin) + 1 : 1);
     EVP_DigestUpdate(nz->md, ord, (size_t)ol + 1);
@@ -488,12 +499,21 @@ static void make_id(struct normalizer *nz, const struct schema *sc, struct recor
     doc_id_hash(nz, sc->name, origin, rec->event_id ? 0 : rec->ordinal, rec->raw, rec->raw_len, res->id);
 }
 
+/* The index name changes at most daily; reuse it while the record's time
+ * falls in the same UTC hour as the last one (every rotation boundary, in
+ * any whole-quarter-hour zone, is also an hour boundary in UTC or 15 min). */
 static void make_index(struct normalizer *nz, const struct schema *sc, struct norm_result *res)
 {
-    char suffix[32];
-    size_t n = ts_index_suffix(res->ts_ms, (enum rotation)sc->rotation, sc->index_tz, suffix);
-    snprintf(res->index, sizeof res->index, "%s%s%s%s", nz->opts.index_prefix ? nz->opts.index_prefix : "",
-             sc->index_name, n ? "-" : "", suffix);
+    if (nz->index_schema != sc || res->ts_ms < nz->index_from || res->ts_ms >= nz->index_to) {
+        char suffix[32];
+        size_t n = ts_index_suffix(res->ts_ms, (enum rotation)sc->rotation, sc->index_tz, suffix);
+        snprintf(nz->index_name, sizeof nz->index_name, "%s%s%s%s", nz->opts.index_prefix ? nz->opts.index_prefix : "",
+                 sc->index_name, n ? "-" : "", suffix);
+        nz->index_schema = sc;
+        nz->index_from = res->ts_ms - (res->ts_ms % 900000 + 900000) % 900000;
+        nz->index_to = nz->index_from + 900000;
+    }
+    memcpy(res->index, nz->index_name, sizeof res->index);
 }
 
 static int required_present(struct normalizer *nz, const struct schema *sc, const struct record *rec)
@@ -509,8 +529,10 @@ static void add_fixed_fields(struct normalizer *nz, const struct schema *sc, con
 {
     char *iso = arena_alloc(&nz->doc.arena, 32);
     doc_add(&nz->doc, "@timestamp", DV_STR, 0, iso, ts_format_iso(ts, iso));
-    char *ing = arena_alloc(&nz->doc.arena, 32);
-    doc_add(&nz->doc, "event.ingested", DV_STR, 0, ing, ts_format_iso(ts_now_ms(), ing));
+    /* One ingest time per millisecond: formatting it per record is measurable. */
+    int64_t now = ts_now_ms();
+    if (now != nz->ingested_ms) { nz->ingested_ms = now; nz->ingested_len = ts_format_iso(now, nz->ingested); }
+    doc_add(&nz->doc, "event.ingested", DV_STR, 0, nz->ingested, nz->ingested_len);
     add_cstr(nz, "ecs.version", "9.4.0");
     add_cstr(nz, "cloud.provider", "aws");
     if (sc->module) add_cstr(nz, "event.module", sc->module);

@@ -80,9 +80,26 @@ static void compile_patterns(struct compile_ctx *c, const json_t *v, struct patt
     }
 }
 
+static int valid_path(const char *p)
+{
+    if (!*p || *p == '.') return 0;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '@' || (*p == '.' && p[1] && p[1] != '.')))
+            return 0;
+    return 1;
+}
+
 static void resolve_target(struct compile_ctx *c, struct field_rule *r, const char *type_name)
 {
+    if (!valid_path(r->target)) {
+        cerr(c, "fields.%s: field names may only hold letters, digits, '_', '@' and single dots", r->target);
+        return;
+    }
     r->ecs = ecs_lookup(r->target);
+    size_t tl = strlen(r->target);
+    if (r->ecs && r->ecs->type == ECS_IP && strcmp(r->target, "related.ip") != 0) r->related = RELATED_IP;
+    else if (tl >= 9 && strcmp(r->target + tl - 9, "user.name") == 0) r->related = RELATED_USER;
     if (r->ecs) {
         r->type = r->ecs->type;
         r->array = r->ecs->array;
@@ -178,6 +195,19 @@ static void add_static(struct compile_ctx *c, const char *target, const json_t *
     }
 }
 
+/* Documents are emitted sorted by path; adding fields in that order makes
+ * doc_emit's sort a single pass. Stable, so for one target the "fields"
+ * rules still come before the "static" defaults. */
+static void sort_rules(struct schema *sc)
+{
+    for (int i = 1; i < sc->nrules; i++) {
+        struct field_rule x = sc->rules[i];
+        int j = i - 1;
+        while (j >= 0 && strcmp(x.target, sc->rules[j].target) < 0) { sc->rules[j + 1] = sc->rules[j]; j--; }
+        sc->rules[j + 1] = x;
+    }
+}
+
 static void compile_fields(struct compile_ctx *c, const json_t *root)
 {
     const json_t *fields = json_object_get(root, "fields");
@@ -188,6 +218,7 @@ static void compile_fields(struct compile_ctx *c, const json_t *root)
     const json_t *v;
     json_object_foreach((json_t *)fields, k, v) compile_rule(c, &sc->rules[sc->nrules++], k, v);
     json_object_foreach((json_t *)statics, k, v) add_static(c, k, v);
+    sort_rules(sc);
 }
 
 static void compile_timestamp(struct compile_ctx *c, const json_t *ts)

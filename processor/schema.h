@@ -20,6 +20,7 @@ struct src_ref {
 };
 
 #define MAX_OPS 4
+enum { RELATED_NONE, RELATED_IP, RELATED_USER };
 
 struct field_rule {
     char              *target;        /* ECS path or vendor path (aws.*) */
@@ -37,6 +38,7 @@ struct field_rule {
     char              *value;         /* constant */
     char              *if_present, *if_absent;
     enum ts_format     ts_format;     /* for date targets */
+    int                related;       /* RELATED_IP / RELATED_USER: also feeds related.* */
 };
 
 enum framing { FRAME_LINES, FRAME_JSON, FRAME_MULTILINE };
