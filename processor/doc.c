@@ -15,6 +15,7 @@ void doc_init(struct doc *d)
 void doc_free(struct doc *d)
 {
     free(d->f);
+    free(d->tmp);
     arena_free(&d->arena);
 }
 
@@ -86,17 +87,42 @@ static int field_less(const struct doc_field *a, const struct doc_field *b)
     return c < 0 || (c == 0 && a->seq < b->seq);
 }
 
-/* Insertion sort: rules are pre-sorted by target at schema load, so a
- * document arrives nearly sorted and this is close to one linear pass. */
-static void sort_fields(struct doc_field *f, int n)
+/* Natural merge sort, stable. Rules are pre-sorted by target at schema load,
+ * so a document is a long ascending run plus a few short ones (fixed fields,
+ * related.*, vendor columns): merging runs costs a few passes, where an
+ * insertion sort would drag each late field across the whole document. */
+static void merge(const struct doc_field *a, int na, const struct doc_field *b, int nb, struct doc_field *out)
 {
-    for (int i = 1; i < n; i++) {
-        if (!field_less(&f[i], &f[i - 1])) continue;
-        struct doc_field x = f[i];
-        int j = i - 1;
-        while (j >= 0 && field_less(&x, &f[j])) { f[j + 1] = f[j]; j--; }
-        f[j + 1] = x;
+    int i = 0, j = 0, k = 0;
+    while (i < na && j < nb) out[k++] = field_less(&b[j], &a[i]) ? b[j++] : a[i++];
+    while (i < na) out[k++] = a[i++];
+    while (j < nb) out[k++] = b[j++];
+}
+
+static void sort_fields(struct doc *d)
+{
+    int n = d->n;
+    if (n < 2) return;
+    if (d->tmp_cap < n) {
+        d->tmp_cap = d->cap;
+        d->tmp = xrealloc(d->tmp, (size_t)d->tmp_cap * sizeof *d->tmp);
     }
+    struct doc_field *src = d->f, *dst = d->tmp;
+    for (;;) {
+        int runs = 0, i = 0;
+        while (i < n) {
+            int a0 = i;
+            while (i + 1 < n && !field_less(&src[i + 1], &src[i])) i++;
+            int a1 = ++i;
+            while (i + 1 < n && !field_less(&src[i + 1], &src[i])) i++;
+            int b1 = i < n ? ++i : i;
+            merge(src + a0, a1 - a0, src + a1, b1 - a1, dst + a0);
+            runs++;
+        }
+        struct doc_field *t = src; src = dst; dst = t;
+        if (runs <= 1) break;
+    }
+    if (src != d->f) memcpy(d->f, src, (size_t)n * sizeof *src);
 }
 
 static void write_value(buf_t *out, const struct doc_field *f)
@@ -128,73 +154,60 @@ static void write_group(buf_t *out, const struct doc_field *f, int i, int j)
     buf_putc(out, ']');
 }
 
-/* Number of leading dotted components a and b share, at most max. */
-static int common_components(const char *a, size_t al, const char *b, size_t bl, int max)
+/* Write "name":{"name":{... for components of p from byte `from` on, up to
+ * and including the leaf's key. Returns the number of objects opened. */
+static int open_components(buf_t *out, const char *p, size_t plen, size_t from, int need_comma)
 {
-    int k = 0;
-    size_t i = 0;
-    while (k < max) {
-        size_t ea = i, eb = i;
-        while (ea < al && a[ea] != '.') ea++;
-        while (eb < bl && b[eb] != '.') eb++;
-        if (ea != eb || memcmp(a + i, b + i, ea - i) != 0) break;
-        k++;
-        if (ea >= al || eb >= bl) break;
-        i = ea + 1;
+    int opened = 0;
+    buf_reserve(out, plen - from + 4 * 8 + 4);
+    for (;;) {
+        const char *dot = memchr(p + from, '.', plen - from);
+        size_t end = dot ? (size_t)(dot - p) : plen;
+        buf_reserve(out, end - from + 6);
+        char *o = out->data + out->len;
+        if (need_comma) *o++ = ',';
+        *o++ = '"';
+        memcpy(o, p + from, end - from);      /* path characters need no escaping */
+        o += end - from;
+        *o++ = '"';
+        *o++ = ':';
+        if (dot) *o++ = '{';
+        out->len = (size_t)(o - out->data);
+        if (!dot) return opened;
+        opened++;
+        need_comma = 0;
+        from = end + 1;
     }
-    return k;
-}
-
-static int count_dots(const char *p, size_t n)
-{
-    int c = 0;
-    for (size_t i = 0; i < n; i++) c += p[i] == '.';
-    return c;
 }
 
 void doc_emit(struct doc *d, buf_t *out)
 {
     struct doc_field *f = d->f;
-    sort_fields(f, d->n);
-    const char *prev = "";     /* last leaf written; objects open = its parents */
+    sort_fields(d);
+    const char *prev = "";     /* last leaf written; the open objects are its parents */
     size_t prevlen = 0;
     int depth = 0;
-    int written = 0;
     buf_putc(out, '{');
     for (int i = 0; i < d->n;) {
         int j = i + 1;
         while (j < d->n && path_cmp(&f[i], &f[j]) == 0) j++;
         const char *p = f[i].path;
         size_t plen = f[i].plen;
-        if (prevlen && plen > prevlen && memcmp(p, prev, prevlen) == 0 && p[prevlen] == '.') {
+        /* Common byte prefix with the previous leaf, cut back to a component boundary. */
+        size_t k = 0, lim = plen < prevlen ? plen : prevlen, boundary = 0;
+        int kept = 0;
+        while (k < lim && p[k] == prev[k]) {
+            if (p[k] == '.') { boundary = k + 1; kept++; }
+            k++;
+        }
+        if (k == prevlen && prevlen && k < plen && p[k] == '.') {
             d->conflicts += j - i;     /* "a.b" holds a value, so "a.b.c" cannot be written */
             i = j;
             continue;
         }
-        int parents = count_dots(p, plen);
-        int keep = common_components(prev, prevlen, p, plen, depth < parents ? depth : parents);
-        for (; depth > keep; depth--) buf_putc(out, '}');
-        size_t pos = 0;
-        for (int k = 0; k < keep; k++) pos = (size_t)((const char *)memchr(p + pos, '.', plen - pos) - p) + 1;
-        int need_comma = written > 0;
-        for (;;) {
-            const char *dot = memchr(p + pos, '.', plen - pos);
-            size_t end = dot ? (size_t)(dot - p) : plen;
-            buf_reserve(out, end - pos + 4);
-            if (need_comma) out->data[out->len++] = ',';
-            out->data[out->len++] = '"';
-            memcpy(out->data + out->len, p + pos, end - pos);     /* path characters need no escaping */
-            out->len += end - pos;
-            out->data[out->len++] = '"';
-            out->data[out->len++] = ':';
-            if (!dot) break;
-            buf_putc(out, '{');
-            depth++;
-            need_comma = 0;
-            pos = end + 1;
-        }
+        for (; depth > kept; depth--) buf_putc(out, '}');
+        depth += open_components(out, p, plen, boundary, i > 0);
         write_group(out, f, i, j);
-        written++;
         prev = p;
         prevlen = plen;
         i = j;

@@ -32,6 +32,8 @@ struct doc_field {
 struct doc {
     struct doc_field *f;
     int      n, cap;
+    struct doc_field *tmp;     /* merge buffer for doc_emit */
+    int      tmp_cap;
     arena_t  arena;
     int      conflicts;    /* fields dropped because a parent path held a value */
 };
