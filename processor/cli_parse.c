@@ -9,12 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "exclude.h"
 #include "geoip.h"
 #include "ingest.h"
 #include "jsonw.h"
 
 struct parse_opts {
-    const char *type, *s3_key, *log_group, *geoip_dir, *schema_dir;
+    const char *type, *s3_key, *log_group, *geoip_dir, *schema_dir, *exclude_file, *own_user_agent;
     int bulk, keep_original, quiet;
 };
 
@@ -118,7 +119,8 @@ static void print_summary(const struct ingest_stats *s, const struct schema_set 
 static void usage(void)
 {
     fputs("usage: siemproc parse [--type T] [--s3-key KEY] [--log-group G] [--bulk] [--geoip-dir DIR]\n"
-          "                      [--schemas DIR] [--keep-original] [--quiet] [FILE... | -]\n", stderr);
+          "                      [--schemas DIR] [--keep-original] [--quiet] [--exclude CSV]\n"
+          "                      [--own-user-agent UA] [FILE... | -]\n", stderr);
 }
 
 int cmd_parse(int argc, char **argv)
@@ -129,11 +131,12 @@ int cmd_parse(int argc, char **argv)
         { "log-group", required_argument, 0, 'g' }, { "bulk", no_argument, 0, 'b' },
         { "geoip-dir", required_argument, 0, 'G' }, { "schemas", required_argument, 0, 'S' },
         { "keep-original", no_argument, 0, 'o' }, { "quiet", no_argument, 0, 'q' },
+        { "exclude", required_argument, 0, 'x' }, { "own-user-agent", required_argument, 0, 'u' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:k:g:bG:S:oqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:k:g:bG:S:oqx:u:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': o.type = optarg; break;
         case 'k': o.s3_key = optarg; break;
@@ -143,6 +146,8 @@ int cmd_parse(int argc, char **argv)
         case 'S': o.schema_dir = optarg; break;
         case 'o': o.keep_original = 1; break;
         case 'q': o.quiet = 1; break;
+        case 'x': o.exclude_file = optarg; break;
+        case 'u': o.own_user_agent = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -163,7 +168,19 @@ int cmd_parse(int argc, char **argv)
             return 1;
         }
     }
-    struct normalizer_opts nopts = { .geoip = geo, .keep_original = o.keep_original };
+    struct exclusions *ex = NULL;
+    if (o.exclude_file) {
+        char err[512];
+        if (!(ex = exclusions_load(o.exclude_file, &set, err, sizeof err))) {
+            fprintf(stderr, "siemproc: %s
+", err);
+            if (geo) geoip_close(geo);
+            schema_set_free(&set);
+            return 2;
+        }
+    }
+    struct normalizer_opts nopts = { .geoip = geo, .keep_original = o.keep_original, .exclude = ex,
+                                     .own_user_agent = o.own_user_agent };
     struct normalizer *nz = normalizer_new(&nopts);
     struct parse_run pr = { .opts = &o };
     buf_init(&pr.out);
@@ -182,6 +199,7 @@ int cmd_parse(int argc, char **argv)
     normalizer_free(nz);
     buf_free(&pr.out);
     if (geo) geoip_close(geo);
+    exclusions_free(ex);
     schema_set_free(&set);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "exclude.h"
 #include "geoip.h"
 #include "jscan.h"
 #include "normalize.h"
@@ -543,6 +544,48 @@ static void add_fixed_fields(struct normalizer *nz, const struct schema *sc, con
     if (nz->opts.keep_original) doc_add(&nz->doc, "event.original", DV_STR, 0, rec->raw, rec->raw_len);
 }
 
+struct lookup_ctx {
+    struct normalizer *nz;
+    const struct record *rec;
+};
+
+/* A raw field by name (column or JSON path), else an ECS field of the document. */
+static int lookup_any(void *arg, const char *path, const char **v, size_t *n)
+{
+    struct lookup_ctx *lc = arg;
+    const struct record *rec = lc->rec;
+    struct span sp = { NULL, 0, DV_STR };
+    for (int c = 0; rec->layout && c < rec->layout->n && c < rec->ncols; c++)
+        if (strcmp(rec->layout->names[c], path) == 0) { sp = rec->cols[c]; break; }
+    if (!sp.p && rec->json) {
+        int t = jscan_path(rec->json, rec->json_root, path, strlen(path));
+        if (t >= 0) sp = span_of_token(rec->json, t);
+    }
+    if (!sp.p) {
+        const struct doc_field *f = doc_get(&lc->nz->doc, path);
+        if (!f) return 0;
+        sp.p = f->v;
+        sp.len = f->vlen;
+        sp.kind = f->kind;
+    }
+    sp = plain(lc->nz, sp);
+    *v = sp.p;
+    *n = sp.len;
+    return 1;
+}
+
+/* The original system's "ignore own logs": our own S3 reads show up in
+ * CloudTrail data events and S3 access logs; indexing them would feed back. */
+static int own_access(struct normalizer *nz)
+{
+    const char *ua = nz->opts.own_user_agent;
+    if (!ua || !*ua) return 0;
+    const struct doc_field *f = doc_get(&nz->doc, "user_agent.original");
+    const struct doc_field *a = doc_get(&nz->doc, "event.action");
+    if (!f || !a || !memmem(f->v, f->vlen, ua, strlen(ua))) return 0;
+    return (a->vlen == 9 && memcmp(a->v, "GetObject", 9) == 0) || (a->vlen == 15 && memcmp(a->v, "REST.GET.OBJECT", 15) == 0);
+}
+
 int normalize_record(struct normalizer *nz, const struct schema *sc, const struct stream_info *si,
                      struct record *rec, struct norm_result *res)
 {
@@ -552,6 +595,9 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
     if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }
     if (event_time(nz, sc, rec, &res->ts_ms) < 0) return NORM_FAIL;
     for (int i = 0; i < sc->nrules; i++) apply_rule(nz, &sc->rules[i], rec);
+    struct lookup_ctx lc = { nz, rec };
+    if (exclusions_match(nz->opts.exclude, sc, lookup_any, &lc)) { rec->skip_reason = "excluded"; return NORM_SKIP; }
+    if (own_access(nz)) { rec->skip_reason = "own access"; return NORM_SKIP; }
     add_fixed_fields(nz, sc, rec, res->ts_ms);
     cloud_from_key(nz);
     add_vendor_rest(nz, sc, rec);

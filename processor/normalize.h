@@ -10,11 +10,14 @@
 #include "schema.h"
 
 struct geoip;
+struct exclusions;
 
 struct normalizer_opts {
     struct geoip *geoip;        /* NULL: no enrichment */
     int keep_original;          /* add event.original */
     const char *index_prefix;   /* prepended to every index name, or NULL */
+    const struct exclusions *exclude;   /* operator exclusion rules, or NULL */
+    const char *own_user_agent; /* skip S3 GetObject events caused by us (CloudTrail, S3 access logs) */
 };
 
 struct norm_result {
