@@ -17,6 +17,7 @@ enum sep { SEP_WS, SEP_TAB, SEP_SPACE, SEP_COMMA };
 struct fields_cfg {
     enum sep       sep;
     int            quotes, brackets, allow_extra, min_columns;
+    int            join_after_comma; /* "a, b": a space after a comma does not end the column */
     struct layout  deflt;
     struct layout *by_count;
     int            nby_count;
@@ -86,6 +87,7 @@ static void *fields_compile(const json_t *f, char *err, size_t errlen)
     c->quotes = json_is_true(json_object_get(f, "quotes"));
     c->brackets = json_is_true(json_object_get(f, "brackets"));
     c->allow_extra = json_is_true(json_object_get(f, "allow_extra"));
+    c->join_after_comma = json_is_true(json_object_get(f, "join_after_comma"));
     c->min_columns = (int)json_integer_value(json_object_get(f, "min_columns"));
     c->header_token = opt(f, "header_token");
     c->header_prefix = opt(f, "header_prefix");
@@ -159,7 +161,7 @@ static int split_columns(const struct fields_cfg *c, const char *s, size_t n, st
             i = j < n ? j + 1 : n;
         } else {
             size_t j = i;
-            while (j < n && !is_sep(c->sep, s[j])) j++;
+            while (j < n && (!is_sep(c->sep, s[j]) || (c->join_after_comma && j > i && s[j] == ' ' && s[j - 1] == ','))) j++;
             len = j - i;
             i = j;
         }

@@ -9,10 +9,12 @@
 
 extern const struct parser parser_fields;
 extern const struct parser parser_json;
+extern const struct parser parser_pattern;
 
 const struct parser *const parser_table[] = {
     &parser_fields,
     &parser_json,
+    &parser_pattern,
     NULL,
 };
 

@@ -15,7 +15,9 @@
 #include <string.h>
 #include "exclude.h"
 #include "geoip.h"
+#include "jpath.h"
 #include "jscan.h"
+#include "jvalue.h"
 #include "normalize.h"
 #include "ops.h"
 
@@ -44,6 +46,8 @@ struct normalizer {
     int64_t ingested_ms;
     char ingested[32];
     size_t ingested_len;
+    struct jscan scratch;        /* re-parses values: embedded JSON, geo points */
+    buf_t tmp;                   /* builds "object" rule values */
 };
 
 struct normalizer *normalizer_new(const struct normalizer_opts *opts)
@@ -55,6 +59,8 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     nz->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!nz->md || !nz->sha256) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
     nz->col_used = xcalloc(REC_MAX_COLS, 1);
+    jscan_init(&nz->scratch);
+    buf_init(&nz->tmp);
     return nz;
 }
 
@@ -66,6 +72,8 @@ void normalizer_free(struct normalizer *nz)
     EVP_MD_free(nz->sha256);
     free(nz->binding);
     free(nz->col_used);
+    jscan_free(&nz->scratch);
+    buf_free(&nz->tmp);
     free(nz);
 }
 
@@ -136,7 +144,8 @@ static struct span get_src(struct normalizer *nz, const struct record *rec, cons
         return s;
     }
     if (b == BIND_JSON && rec->json) {
-        int t = jscan_path(rec->json, rec->json_root, r->path, r->len);
+        int t = r->sel ? jpath_first(rec->json, rec->json_root, r->path, r->len)
+                       : jscan_path(rec->json, rec->json_root, r->path, r->len);
         if (t < 0) return none;
         *tok = t;
         return span_of_token(rec->json, t);
@@ -185,6 +194,22 @@ static int is_integer(const char *s, size_t n)
     if (i >= n || n - i > 19) return 0;
     for (; i < n; i++) if (!isdigit((unsigned char)s[i])) return 0;
     return 1;
+}
+
+/* JSON numbers have no leading zeros: "000" -> "0" (CloudFront's status of an
+ * aborted request), "-07" -> "-7". */
+static struct span canonical_integer(struct normalizer *nz, struct span v)
+{
+    size_t neg = v.p[0] == '-', i = neg;
+    while (i + 1 < v.len && v.p[i] == '0') i++;
+    if (i == neg) return v;
+    if (!neg) { v.p += i; v.len -= (uint32_t)i; return v; }
+    char *o = arena_alloc(&nz->doc.arena, v.len - i + 1);
+    o[0] = '-';
+    memcpy(o + 1, v.p + i, v.len - i);
+    v.p = o;
+    v.len = (uint32_t)(v.len - i + 1);
+    return v;
 }
 
 static int valid_ip(const char *s, size_t n)
@@ -238,9 +263,20 @@ static void add_date(struct normalizer *nz, const struct field_rule *r, struct s
 }
 
 /* Coerce a value to the rule's type and add it. */
+/* "type": "json": the string is emitted as the object it holds, or not at all. */
+static void add_json_text(struct normalizer *nz, const struct field_rule *r, struct span v)
+{
+    v = plain(nz, v);
+    if (v.kind != DV_STR || jv_is_object(&nz->scratch, v.p, v.len) < 0) return;
+    size_t n = v.len;
+    const char *p = jv_one_line(v.p, &n, &nz->doc.arena);
+    doc_add(&nz->doc, r->target, DV_RAW, r->array, p, n);
+}
+
 static void add_value(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
     if (!v.p) return;
+    if (r->json_text) { add_json_text(nz, r, v); return; }
     if (v.kind == DV_RAW && r->type != ECS_GEO_POINT && r->type != ECS_OBJECT && r->type != ECS_FLATTENED)
         v.kind = DV_STR;      /* an object where a scalar belongs is kept as its JSON text */
     if (r->type != ECS_UNKNOWN && r->type != ECS_GEO_POINT) v = plain(nz, v);
@@ -251,6 +287,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         break;
     case ECS_LONG:
         if (!is_integer(v.p, v.len)) return;
+        v = canonical_integer(nz, v);
         v.kind = DV_NUM;
         break;
     case ECS_FLOAT:
@@ -266,9 +303,14 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
     case ECS_DATE:
         add_date(nz, r, v);
         return;
-    case ECS_GEO_POINT:
-        if (v.kind != DV_RAW) return;
+    case ECS_GEO_POINT: {
+        const char *gp;
+        size_t gl;
+        if (v.kind != DV_RAW || jv_geo_point(&nz->scratch, v.p, v.len, &nz->doc.arena, &gp, &gl) < 0) return;
+        v.p = gp;
+        v.len = (uint32_t)gl;
         break;
+    }
     case ECS_UNKNOWN:
         break;
     default:
@@ -282,19 +324,43 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         }
         break;
     }
+    if (v.kind == DV_RAW) {
+        size_t n = v.len;
+        v.p = jv_one_line(v.p, &n, &nz->doc.arena);
+        v.len = (uint32_t)n;
+    }
     doc_add(&nz->doc, r->target, v.kind, r->array, v.p, v.len);
     add_related(nz, r, v);
+}
+
+/* "map_prefix": the entry whose key is the longest prefix of the value. */
+static const json_t *map_lookup_prefix(const json_t *map, struct span v)
+{
+    const json_t *best = NULL, *e;
+    size_t best_len = 0;
+    const char *k;
+    json_object_foreach((json_t *)map, k, e) {
+        size_t kl = strlen(k);
+        if (kl <= v.len && kl >= best_len && memcmp(v.p, k, kl) == 0) { best = e; best_len = kl; }
+    }
+    return best;
 }
 
 static struct span map_value(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
     char key[256];
-    if (v.len >= sizeof key) return v;
-    memcpy(key, v.p, v.len);
-    key[v.len] = 0;
-    const json_t *m = json_object_get(r->map, key);
+    const json_t *m;
+    if (r->map_prefix) {
+        m = map_lookup_prefix(r->map, v);
+    } else {
+        if (v.len >= sizeof key) return v;
+        memcpy(key, v.p, v.len);
+        key[v.len] = 0;
+        m = json_object_get(r->map, key);
+    }
     const char *out = m ? json_string_value(m) : r->map_default;
     if (out) { v.p = out; v.len = (uint32_t)strlen(out); v.kind = DV_STR; }
+    else if (!m && r->map_drop) v.p = NULL;
     return v;
 }
 
@@ -309,6 +375,7 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
         v.len = (uint32_t)n;
     }
     if (r->map) v = map_value(nz, r, v);
+    if (!v.p) return;
     if (!r->split) { add_value(nz, r, v); return; }
     size_t sl = strlen(r->split);
     const char *p = v.p, *end = v.p + v.len;
@@ -328,11 +395,45 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
     }
 }
 
-/* A JSON array feeding an array field (related.ip, event.category): each element. */
-static void add_elements(struct normalizer *nz, const struct field_rule *r, const struct record *rec, int arr)
+/* "object" rules: one object per element of an array source, or from an object source. */
+static void add_built_object(struct normalizer *nz, const struct field_rule *r, const struct jscan *js, int node)
 {
-    for (int e = jscan_first(rec->json, arr); e >= 0; e = jscan_next_elem(rec->json, arr, e))
-        transform_and_add(nz, r, span_of_token(rec->json, e));
+    const char *o;
+    size_t n;
+    if (js->tok[node].type == J_ARR) {
+        for (int e = jscan_first(js, node); e >= 0; e = jscan_next_elem(js, node, e)) add_built_object(nz, r, js, e);
+        return;
+    }
+    if (js->tok[node].type != J_OBJ || jv_build_object(js, node, r->sub, r->nsub, &nz->tmp, &nz->doc.arena, &o, &n) < 0)
+        return;
+    o = jv_one_line(o, &n, &nz->doc.arena);
+    doc_add(&nz->doc, r->target, DV_RAW, r->array, o, n);
+}
+
+/* One source token: a JSON array feeding an array field (related.ip,
+ * event.category) adds each element. */
+static void add_token(struct normalizer *nz, const struct field_rule *r, const struct jscan *js, int t)
+{
+    if (r->nsub) { add_built_object(nz, r, js, t); return; }
+    if (js->tok[t].type != J_ARR || !(r->array || r->split)) { transform_and_add(nz, r, span_of_token(js, t)); return; }
+    for (int e = jscan_first(js, t); e >= 0; e = jscan_next_elem(js, t, e)) transform_and_add(nz, r, span_of_token(js, e));
+}
+
+#define MAX_MATCHES 256
+
+/* A selector path feeding an array field: every match. Returns 1 when any matched. */
+static int add_matches(struct normalizer *nz, const struct field_rule *r, const struct record *rec, const struct src_ref *ref)
+{
+    int tok[MAX_MATCHES];
+    int n = nz->binding[ref->id] == BIND_JSON && rec->json
+            ? jpath_all(rec->json, rec->json_root, ref->path, ref->len, tok, MAX_MATCHES) : 0;
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        if (!span_of_token(rec->json, tok[i]).p) continue;
+        found = 1;
+        if (!r->if_present) add_token(nz, r, rec->json, tok[i]);
+    }
+    return found;
 }
 
 static void apply_rule(struct normalizer *nz, const struct field_rule *r, const struct record *rec)
@@ -344,12 +445,18 @@ static void apply_rule(struct normalizer *nz, const struct field_rule *r, const 
     }
     int found = 0;
     for (int i = 0; i < r->nfrom; i++) {
+        if (r->from[i].sel && (r->array || r->split || r->nsub)) {
+            if (!add_matches(nz, r, rec, &r->from[i])) continue;
+            found = 1;
+            if (r->if_present || !r->all) break;
+            continue;
+        }
         int tok;
         struct span v = get_src(nz, rec, &r->from[i], &tok);
         if (!v.p) continue;
         found = 1;
         if (r->if_present) break;
-        if (tok >= 0 && rec->json->tok[tok].type == J_ARR && (r->array || r->split)) add_elements(nz, r, rec, tok);
+        if (tok >= 0) add_token(nz, r, rec->json, tok);
         else transform_and_add(nz, r, v);
         if (!r->all) break;
     }
@@ -484,14 +591,20 @@ void doc_id_hash(struct normalizer *nz, const char *type, const char *origin, ui
     encode_b64url(md, 16, out);
 }
 
+#define MAX_NATURAL_ID 100
+
 static void make_id(struct normalizer *nz, const struct schema *sc, struct record *rec, struct norm_result *res)
 {
-    struct span v;
-    if (first_present(nz, rec, sc->id_from, sc->nid, &v) && v.len < 100) {
-        int n = snprintf(res->id, sizeof res->id, "%.*s", (int)v.len, v.p);
-        struct span sfx;
-        if (sc->id_suffix && first_present(nz, rec, sc->id_suffix, 1, &sfx) && (size_t)n + sfx.len + 2 < sizeof res->id)
-            snprintf(res->id + n, sizeof res->id - (size_t)n, "_%.*s", (int)sfx.len, sfx.p);
+    struct span v, sfx;
+    if (first_present(nz, rec, sc->id_from, sc->nid, &v)) {
+        int has_sfx = sc->id_suffix && first_present(nz, rec, sc->id_suffix, 1, &sfx);
+        size_t len = v.len + (has_sfx ? sfx.len + 1 : 0);
+        char *id = arena_alloc(&nz->doc.arena, len + 1);
+        snprintf(id, len + 1, "%.*s%s%.*s", (int)v.len, v.p, has_sfx ? "_" : "", has_sfx ? (int)sfx.len : 0,
+                 has_sfx ? sfx.p : "");
+        /* A longer id (Security Hub finding ARNs) is hashed: still a function of the id alone. */
+        if (len < MAX_NATURAL_ID) memcpy(res->id, id, len + 1);
+        else doc_id_hash(nz, sc->name, "id", 0, id, len, res->id);
         return;
     }
     /* No id of its own: hash the record with where it came from. A CloudWatch

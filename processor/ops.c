@@ -12,7 +12,8 @@ static const char *const names[OP_COUNT] = {
     "request_method", "request_url", "request_version",
     "url_scheme", "url_domain", "url_port", "url_path", "url_query",
     "url_decode", "iana_protocol", "seconds_to_ns", "ms_to_ns", "us_to_ns",
-    "arn_account", "basename", "strip_brackets", "http_outcome",
+    "arn_account", "arn_region", "basename", "strip_brackets", "http_outcome",
+    "integer", "trim_dot", "az_region", "hex_unescape",
 };
 
 int op_from_name(const char *name)
@@ -73,9 +74,10 @@ static int request_part(const char **p, size_t *n, int part)
 {
     const char *s = *p;
     size_t l = *n;
+    while (l && s[l - 1] == ' ') l--;      /* Classic LB TCP listeners log "- - - " */
     const char *sp1 = memchr(s, ' ', l);
     if (!sp1) return -1;
-    if (part == 0) return set(p, n, s, (size_t)(sp1 - s));
+    if (part == 0) return sp1 - s == 1 && s[0] == '-' ? -1 : set(p, n, s, (size_t)(sp1 - s));
     const char *rest = sp1 + 1;
     size_t rl = l - (size_t)(rest - s);
     const char *sp2 = memrchr(rest, ' ', rl);
@@ -84,7 +86,8 @@ static int request_part(const char **p, size_t *n, int part)
         if (!has_version) return -1;
         return set(p, n, sp2 + 6, rl - (size_t)(sp2 - rest) - 6);
     }
-    size_t ul = has_version ? (size_t)(sp2 - rest) : rl;
+    int no_version = sp2 && rl - (size_t)(sp2 - rest) == 2 && sp2[1] == '-';    /* "- - -" */
+    size_t ul = has_version || no_version ? (size_t)(sp2 - rest) : rl;
     if (ul == 1 && rest[0] == '-') return -1;
     return set(p, n, rest, ul);
 }
@@ -94,19 +97,31 @@ struct url_parts {
     size_t scheme_len, host_len, port_len, path_len, query_len;
 };
 
-/* "scheme://host:port/path?query" or "/path?query". */
+/* Length of the scheme when s starts with "scheme://" (RFC 3986: a letter,
+ * then letters, digits, '+', '-', '.'), else 0: "/r?u=http://x" has none. */
+static size_t scheme_len(const char *s, size_t l)
+{
+    size_t i = 0;
+    if (!l || !isalpha((unsigned char)s[0])) return 0;
+    while (i < l && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')) i++;
+    return l - i >= 3 && memcmp(s + i, "://", 3) == 0 ? i : 0;
+}
+
+/* "scheme://user@host:port/path?query" or "/path?query". */
 static void url_split(const char *s, size_t l, struct url_parts *u)
 {
     memset(u, 0, sizeof *u);
     const char *end = s + l;
-    const char *sep = memmem(s, l, "://", 3);
     const char *q = s;
-    if (sep) {
+    size_t sl = scheme_len(s, l);
+    if (sl) {
         u->scheme = s;
-        u->scheme_len = (size_t)(sep - s);
-        const char *a = sep + 3;
+        u->scheme_len = sl;
+        const char *a = s + sl + 3;
         const char *ae = a;
-        while (ae < end && *ae != '/' && *ae != '?') ae++;
+        while (ae < end && *ae != '/' && *ae != '?' && *ae != '#') ae++;
+        const char *at = memrchr(a, '@', (size_t)(ae - a));
+        if (at) a = at + 1;                    /* userinfo is not the host */
         size_t hl = (size_t)(ae - a);
         const char *hp = a;
         size_t hpl = hl;
@@ -116,6 +131,8 @@ static void url_split(const char *s, size_t l, struct url_parts *u)
         if (hostport(&hp, &hpl, 1) == 0) { u->port = hp; u->port_len = hpl; }
         q = ae;
     }
+    const char *hash = memchr(q, '#', (size_t)(end - q));
+    if (hash) end = hash;                      /* a fragment is neither path nor query */
     const char *qm = memchr(q, '?', (size_t)(end - q));
     u->path = q;
     u->path_len = (size_t)((qm ? qm : end) - q);
@@ -163,6 +180,26 @@ static int url_decode(const char **p, size_t *n, arena_t *a)
     return set(p, n, o, k);
 }
 
+/* \xHH escapes -> bytes: CloudFront writes a space in a list as \x20. */
+static int hex_unescape(const char **p, size_t *n, arena_t *a)
+{
+    const char *s = *p;
+    if (!memmem(s, *n, "\\x", 2)) return 0;
+    char *o = arena_alloc(a, *n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        int h, l;
+        if (s[i] == '\\' && i + 3 < *n && s[i + 1] == 'x' &&
+            (h = hexv((unsigned char)s[i + 2])) >= 0 && (l = hexv((unsigned char)s[i + 3])) >= 0) {
+            o[k++] = (char)(h * 16 + l);
+            i += 3;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    return set(p, n, o, k);
+}
+
 static const char *const iana[] = {
     [0] = "hopopt", [1] = "icmp", [2] = "igmp", [4] = "ipv4", [6] = "tcp", [8] = "egp",
     [17] = "udp", [41] = "ipv6", [43] = "ipv6-route", [44] = "ipv6-frag", [47] = "gre",
@@ -192,23 +229,59 @@ static int to_ns(const char **p, size_t *n, arena_t *a, double scale)
     char *end;
     double v = strtod(tmp, &end);
     if (*end || !isfinite(v) || v < 0) return -1;     /* ALB writes -1 for "no value" */
+    if (v * scale >= 9.2e18) return -1;               /* beyond a long */
     char *o = arena_alloc(a, 32);
     int len = snprintf(o, 32, "%lld", (long long)llround(v * scale));
     return set(p, n, o, (size_t)len);
 }
 
-/* arn:partition:service:region:account:resource -> account */
-static int arn_account(const char **p, size_t *n)
+/* arn:partition:service:region:account:resource -> field 3 (region) or 4 (account) */
+static int arn_field(const char **p, size_t *n, int want)
 {
     const char *s = *p, *end = s + *n;
     if (*n < 4 || strncmp(s, "arn:", 4) != 0) return -1;
-    for (int field = 0; field < 4; field++) {
+    for (int field = 0; field < want; field++) {
         const char *c = memchr(s, ':', (size_t)(end - s));
         if (!c) return -1;
         s = c + 1;
     }
     const char *c = memchr(s, ':', (size_t)(end - s));
     return c ? set(p, n, s, (size_t)(c - s)) : -1;
+}
+
+/* A JSON or decimal number -> its integer part: GuardDuty's severity 8.0 -> 8. */
+static int integer_part(const char **p, size_t *n, arena_t *a)
+{
+    char tmp[40];
+    if (*n == 0 || *n >= sizeof tmp) return -1;
+    memcpy(tmp, *p, *n);
+    tmp[*n] = 0;
+    char *end;
+    double v = strtod(tmp, &end);
+    if (*end || !isfinite(v) || fabs(v) >= 9e18) return -1;
+    char *o = arena_alloc(a, 24);
+    int len = snprintf(o, 24, "%lld", (long long)trunc(v));
+    return set(p, n, o, (size_t)len);
+}
+
+/* Availability zone -> region: the name up to the digits of the first part
+ * that starts with one ("us-east-2a", "us-gov-west-1b", "us-west-2-lax-1a"). */
+static int az_region(const char **p, size_t *n)
+{
+    const char *s = *p;
+    for (size_t i = 1; i < *n; i++) {
+        if (s[i - 1] != '-' || !isdigit((unsigned char)s[i])) continue;
+        while (i < *n && isdigit((unsigned char)s[i])) i++;
+        return set(p, n, s, i);
+    }
+    return -1;
+}
+
+/* "example.com." -> "example.com": DNS names as logged end with the root dot. */
+static int trim_dot(const char **p, size_t *n)
+{
+    if (*n > 1 && (*p)[*n - 1] == '.') return set(p, n, *p, *n - 1);
+    return 0;
 }
 
 static int basename_op(const char **p, size_t *n)
@@ -227,7 +300,8 @@ static int strip_brackets(const char **p, size_t *n)
 /* HTTP status -> event.outcome: 1xx-3xx success, 4xx-5xx failure. */
 static int http_outcome(const char **p, size_t *n)
 {
-    if (*n != 3 || !isdigit((unsigned char)(*p)[0])) return -1;
+    const char *s = *p;
+    if (*n != 3 || s[0] < '1' || s[0] > '5' || !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2])) return -1;
     const char *o = (*p)[0] >= '4' ? "failure" : "success";
     return set(p, n, o, strlen(o));
 }
@@ -250,10 +324,15 @@ int op_apply(int op, const char **p, size_t *n, arena_t *a)
     case OP_SECONDS_TO_NS: return to_ns(p, n, a, 1e9);
     case OP_MS_TO_NS: return to_ns(p, n, a, 1e6);
     case OP_US_TO_NS: return to_ns(p, n, a, 1e3);
-    case OP_ARN_ACCOUNT: return arn_account(p, n);
+    case OP_ARN_ACCOUNT: return arn_field(p, n, 4);
+    case OP_ARN_REGION: return arn_field(p, n, 3);
     case OP_BASENAME: return basename_op(p, n);
     case OP_STRIP_BRACKETS: return strip_brackets(p, n);
     case OP_HTTP_OUTCOME: return http_outcome(p, n);
+    case OP_INTEGER: return integer_part(p, n, a);
+    case OP_TRIM_DOT: return trim_dot(p, n);
+    case OP_AZ_REGION: return az_region(p, n);
+    case OP_HEX_UNESCAPE: return hex_unescape(p, n, a);
     }
     return -1;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "jpath.h"
 #include "ops.h"
 #include "schema.h"
 
@@ -42,7 +43,10 @@ static char *opt_str(const json_t *o, const char *key)
 
 static struct src_ref make_ref(struct compile_ctx *c, const char *path)
 {
-    struct src_ref r = { xstrdup(path), strlen(path), c->sc->nrefs++ };
+    struct src_ref r = { xstrdup(path), strlen(path), c->sc->nrefs++, 0 };
+    char perr[96];
+    r.sel = jpath_has_selector(path, r.len);
+    if (r.sel && jpath_check(path, r.len, perr, sizeof perr) < 0) cerr(c, "source path \"%s\": %s", path, perr);
     return r;
 }
 
@@ -121,18 +125,26 @@ static void compile_ops(struct compile_ctx *c, struct field_rule *r, const json_
     size_t n = json_is_array(ops) ? json_array_size(ops) : 1;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_is_array(ops) ? json_array_get(ops, i) : ops;
-        int op = json_is_string(e) ? op_from_name(json_string_value(e)) : -1;
-        if (op < 0 || r->nops == MAX_OPS) {
-            cerr(c, "fields.%s: unknown op or more than %d ops", r->target, MAX_OPS);
-            return;
-        }
+        const char *name = json_string_value(e);
+        int op = name ? op_from_name(name) : -1;
+        if (op < 0) { cerr(c, "fields.%s.op: unknown op \"%s\"", r->target, name ? name : "(not a string)"); return; }
+        if (r->nops == MAX_OPS) { cerr(c, "fields.%s.op: more than %d ops", r->target, MAX_OPS); return; }
         r->ops[r->nops++] = op;
     }
 }
 
 static void check_constant(struct compile_ctx *c, const struct field_rule *r, const char *value)
 {
-    if (value && r->ecs && !ecs_value_allowed(r->ecs, value))
+    if (!value || !r->ecs) return;
+    const char *sep = r->split && r->split[0] ? strstr(value, r->split) : NULL;
+    if (sep) {      /* a list ("split"): each part must be allowed */
+        char *head = xstrndup(value, (size_t)(sep - value));
+        check_constant(c, r, head);
+        free(head);
+        check_constant(c, r, sep + strlen(r->split));
+        return;
+    }
+    if (!ecs_value_allowed(r->ecs, value))
         cerr(c, "fields.%s: \"%s\" is not an allowed ECS value (%s)", r->target, value, r->ecs->allowed);
 }
 
@@ -144,6 +156,53 @@ static void check_map_values(struct compile_ctx *c, const struct field_rule *r)
         if (!json_is_string(v)) { cerr(c, "fields.%s: map values must be strings", r->target); return; }
         check_constant(c, r, json_string_value(v));
     }
+}
+
+/* "object": {"data": "Rdata", ...}: the members of one object built per source element. */
+static void compile_object(struct compile_ctx *c, struct field_rule *r, const json_t *obj)
+{
+    if (!json_is_object(obj) || !json_object_size(obj)) {
+        cerr(c, "fields.%s: \"object\" must map member names to source paths", r->target);
+        return;
+    }
+    r->sub = xcalloc(json_object_size(obj), sizeof *r->sub);
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        struct sub_field *f = &r->sub[r->nsub++];
+        f->key = xstrdup(k);
+        const char *path = json_string_value(v);
+        f->path = xstrdup(path ? path : "");
+        f->len = strlen(f->path);
+        f->sel = jpath_has_selector(f->path, f->len);
+        char perr[96], full[256];
+        if (!path || (f->sel && jpath_check(f->path, f->len, perr, sizeof perr) < 0)) {
+            cerr(c, "fields.%s.object.%s: expected a valid source path", r->target, k);
+            return;
+        }
+        snprintf(full, sizeof full, "%s.%s", r->target, k);
+        const struct ecs_field *e = ecs_lookup(full);
+        if (r->ecs && !e) { cerr(c, "fields.%s.object: %s is not an ECS field", r->target, full); return; }
+        f->type = e ? e->type : ECS_UNKNOWN;
+    }
+    if (r->ecs && r->type != ECS_OBJECT && r->type != ECS_NESTED)
+        cerr(c, "fields.%s: \"object\" needs an ECS object field", r->target);
+}
+
+/* The rule keys added for JSON logs: map_prefix, map_default null, array, "type": "json". */
+static const char *compile_json_options(struct compile_ctx *c, struct field_rule *r, const json_t *spec,
+                                        const char *type_name)
+{
+    r->map_prefix = json_is_true(json_object_get(spec, "map_prefix"));
+    r->map_drop = json_is_null(json_object_get(spec, "map_default"));
+    int is_ecs = ecs_lookup(r->target) != NULL;
+    const json_t *arr = json_object_get(spec, "array");
+    if (arr && is_ecs) cerr(c, "fields.%s: \"array\" is only for vendor fields; ECS decides this one", r->target);
+    r->array = json_is_true(arr);
+    if (!type_name || strcmp(type_name, "json") != 0) return type_name;
+    if (is_ecs) cerr(c, "fields.%s: \"type\": \"json\" is only for vendor fields", r->target);
+    r->json_text = 1;
+    return "flattened";     /* any application's keys: one mapping whatever they hold */
 }
 
 static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char *target, const json_t *spec)
@@ -164,7 +223,7 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
         r->value = opt_str(spec, "value");
         r->if_present = opt_str(spec, "if_present");
         r->if_absent = opt_str(spec, "if_absent");
-        type_name = json_string_value(json_object_get(spec, "type"));
+        type_name = compile_json_options(c, r, spec, json_string_value(json_object_get(spec, "type")));
         const char *fmt = json_string_value(json_object_get(spec, "format"));
         if (fmt && (int)(r->ts_format = ts_format_from_name(fmt)) < 0) cerr(c, "fields.%s: unknown time format %s", target, fmt);
         compile_ops(c, r, json_object_get(spec, "op"));
@@ -173,6 +232,7 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
         return;
     }
     resolve_target(c, r, type_name);
+    if (json_is_object(spec) && json_object_get(spec, "object")) compile_object(c, r, json_object_get(spec, "object"));
     if (!r->nfrom && !r->value) cerr(c, "fields.%s: needs \"from\" or \"value\"", target);
     check_constant(c, r, r->value);
     check_constant(c, r, r->if_present);
@@ -190,8 +250,13 @@ static void add_static(struct compile_ctx *c, const char *target, const json_t *
         json_t *spec = json_pack("{s:s}", "value", json_string_value(e));
         struct schema *sc = c->sc;
         sc->rules = xrealloc(sc->rules, (size_t)(sc->nrules + 1) * sizeof *sc->rules);
+        int failed = c->failed;
         compile_rule(c, &sc->rules[sc->nrules++], target, spec);
         json_decref(spec);
+        /* compile_rule names the key "fields.<target>"; this one is "static.<target>" (same length). */
+        size_t at = strlen(c->origin) + 2;
+        if (!failed && c->failed && c->errlen > at + 7 && strncmp(c->err + at, "fields.", 7) == 0)
+            memcpy(c->err + at, "static.", 7);
     }
 }
 
@@ -358,6 +423,8 @@ static void free_rule(struct field_rule *r)
     free(r->value);
     free(r->if_present);
     free(r->if_absent);
+    for (int i = 0; i < r->nsub; i++) { free(r->sub[i].key); free(r->sub[i].path); }
+    free(r->sub);
 }
 
 void schema_free(struct schema *sc)

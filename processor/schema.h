@@ -12,11 +12,36 @@
 #include "parser.h"
 #include "timeparse.h"
 
-/* A source value: a column name or a JSON path. id indexes per-stream bindings. */
+/* A source value: a column name or a JSON path. id indexes per-stream bindings.
+ *
+ * JSON paths are dotted ("userIdentity.sessionContext.attributes.mfaAuthenticated",
+ * "answers.0.Rdata"; a key that itself contains dots or slashes, as in Security
+ * Hub's ProductFields, matches whole) and may carry jpath selectors (jpath.h):
+ *   httpRequest.headers[name=User-Agent].value   the element whose name is
+ *                                                User-Agent, any case
+ *   answers[].Rdata                              Rdata of every answer
+ *   action.conn[direction=OUTBOUND].local.ip     only when direction is OUTBOUND
+ *   action[][direction!=OUTBOUND].remote.ip      remote.ip of any action member
+ *                                                that is not outbound
+ *   groups[terminatingRule].ruleId               the element that has one
+ *   [service.role=ACTOR].resource.ip             a condition on the record itself
+ * A path with a selector yields every match for an array target (or "split"),
+ * the first match anywhere else. "$s3_key" and "$log_group" name the object's
+ * key and log group. */
 struct src_ref {
     char *path;
     size_t len;
     int id;
+    int sel;          /* the path has a jpath selector */
+};
+
+/* One member of an "object" rule: key <- path, relative to each source element. */
+struct sub_field {
+    char *key;
+    char *path;
+    size_t len;
+    int sel;
+    enum ecs_type type;   /* from the ECS field <target>.<key>, or ECS_UNKNOWN */
 };
 
 #define MAX_OPS 4
@@ -26,7 +51,7 @@ struct field_rule {
     char              *target;        /* ECS path or vendor path (aws.*) */
     const struct ecs_field *ecs;      /* NULL for vendor fields */
     enum ecs_type      type;          /* coercion applied before the value is added */
-    int                array;
+    int                array;         /* ECS array field, or "array": true on a vendor field */
     struct src_ref    *from;
     int                nfrom;
     int                all;           /* add every present source, not just the first */
@@ -38,6 +63,14 @@ struct field_rule {
     char              *value;         /* constant */
     char              *if_present, *if_absent;
     enum ts_format     ts_format;     /* for date targets */
+    int                map_prefix;    /* "map_prefix": true -- keys match a prefix of the value, longest wins */
+    int                map_drop;      /* "map_default": null -- values the map lacks are dropped */
+    int                json_text;     /* "type": "json" (vendor fields): a string holding a JSON object
+                                         is emitted as that object (mapped as flattened); any other
+                                         string is dropped */
+    struct sub_field  *sub;           /* "object": {"key": "path", ...} -- one JSON object per source
+                                         element (or per source object), e.g. dns.answers */
+    int                nsub;
     int                related;       /* RELATED_IP / RELATED_USER: also feeds related.* */
 };
 

@@ -102,6 +102,30 @@ static int fraction_ms(struct cur *c)
 }
 
 /* Optional zone: Z, +hh, +hh:mm, +hhmm, " UTC", " GMT". Returns 1 if one was present. */
+/* Zone abbreviations (PostgreSQL's %t, some syslog daemons) that name one
+ * offset; ambiguous ones (IST, CST, BST, SST, AST) are not guessed. */
+static const struct { char name[6]; short minutes; } zone_names[] = {
+    { "WET", 0 }, { "WEST", 60 }, { "CET", 60 }, { "CEST", 120 }, { "EET", 120 }, { "EEST", 180 },
+    { "MSK", 180 }, { "PKT", 300 }, { "HKT", 480 }, { "SGT", 480 }, { "AWST", 480 }, { "JST", 540 },
+    { "KST", 540 }, { "ACST", 570 }, { "ACDT", 630 }, { "AEST", 600 }, { "AEDT", 660 }, { "NZST", 720 },
+    { "NZDT", 780 }, { "HST", -600 }, { "AKST", -540 }, { "AKDT", -480 }, { "PST", -480 }, { "PDT", -420 },
+    { "MST", -420 }, { "MDT", -360 }, { "CDT", -300 }, { "EST", -300 }, { "EDT", -240 },
+};
+
+static int zone_name(struct cur *c, int *minutes)
+{
+    size_t l = 0;
+    while (c->i + l < c->n && isupper((unsigned char)c->s[c->i + l])) l++;
+    for (size_t k = 0; l >= 3 && k < sizeof zone_names / sizeof zone_names[0]; k++) {
+        if (strlen(zone_names[k].name) == l && memcmp(zone_names[k].name, c->s + c->i, l) == 0) {
+            c->i += l;
+            *minutes = zone_names[k].minutes;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int zone(struct cur *c, int *minutes)
 {
     size_t save = c->i;
@@ -114,12 +138,14 @@ static int zone(struct cur *c, int *minutes)
         *minutes = 0;
         return 1;
     }
+    if (zone_name(c, minutes)) return 1;
     if (ch == '+' || ch == '-') {
         int h, m = 0;
         c->i++;
         if (digits(c, 2, &h)) { c->i = save; return 0; }
         if (c->i < c->n && c->s[c->i] == ':') c->i++;
         if (c->i < c->n && isdigit((unsigned char)c->s[c->i]) && digits(c, 2, &m)) { c->i = save; return 0; }
+        if (h > 23 || m > 59) { c->i = save; return 0; }
         *minutes = (ch == '-' ? -1 : 1) * (h * 60 + m);
         return 1;
     }
@@ -127,10 +153,19 @@ static int zone(struct cur *c, int *minutes)
     return 0;
 }
 
-static int valid_civil(int y, int mo, int d, int h, int mi, int s)
+static int days_in_month(int y, int mo)
 {
-    return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 24 &&
-           mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+    static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return mo == 2 && leap ? 29 : dim[mo - 1];
+}
+
+/* 24:00:00 (end of day) and a leap second :60 are valid ISO 8601. */
+static int valid_civil(int y, int mo, int d, int h, int mi, int s, int ms)
+{
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return 0;
+    if (h == 24) return mi == 0 && s == 0 && ms == 0;
+    return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
 }
 
 static int64_t to_ms(int y, int mo, int d, int h, int mi, int s, int ms, int tz)
@@ -158,7 +193,7 @@ static int finish(struct cur *c, int y, int mo, int d, int h, int mi, int s, int
     int tz = ctx ? ctx->tz_minutes : 0;
     zone(c, &tz);
     skip_spaces(c);
-    if (c->i != c->n || !valid_civil(y, mo, d, h, mi, s)) return -1;
+    if (c->i != c->n || !valid_civil(y, mo, d, h, mi, s, ms)) return -1;
     *out = to_ms(y, mo, d, h, mi, s, ms, tz);
     return 0;
 }
@@ -191,7 +226,7 @@ static int parse_clf(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
 
 /* Syslog has no year: take the reference time's year, or the previous one when
  * that would put the event more than a month in the future (December logs
- * delivered in January). */
+ * delivered in January). A year written after the clock is used as is. */
 static int parse_syslog(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
 {
     int mo, d, h, mi, s, ms;
@@ -204,25 +239,26 @@ static int parse_syslog(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
     int64_t ry;
     unsigned rm, rd;
     civil_from_days(ref / 86400000, &ry, &rm, &rd);
-    int y = (int)ry;
-    /* An explicit year may follow the clock (some syslog variants). */
     size_t save = c->i;
     int explicit_year;
-    if (lit(c, ' ') == 0 && digits(c, 4, &explicit_year) == 0) y = explicit_year;
-    else c->i = save;
-    if (finish(c, y, mo, d, h, mi, s, ms, ctx, out)) return -1;
-    if (*out > ref + 31LL * 86400000) *out = to_ms(y - 1, mo, d, h, mi, s, ms, ctx ? ctx->tz_minutes : 0);
-    return 0;
+    if (lit(c, ' ') == 0 && digits(c, 4, &explicit_year) == 0) return finish(c, explicit_year, mo, d, h, mi, s, ms, ctx, out);
+    c->i = save;
+    if (finish(c, (int)ry, mo, d, h, mi, s, ms, ctx, out) == 0 && *out <= ref + 31LL * 86400000) return 0;
+    c->i = save;     /* the future, or Feb 29 of a non-leap year: last year */
+    return finish(c, (int)ry - 1, mo, d, h, mi, s, ms, ctx, out);
 }
 
+/* yymmdd or yyyymmdd, then h:mm:ss (MySQL error and slow logs, MariaDB audit). */
 static int parse_mysql(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
 {
     int y, mo, d, h, mi, s, ms;
-    if (digits(c, 2, &y) || digits(c, 2, &mo) || digits(c, 2, &d)) return -1;
+    int wide = c->n - c->i > 8 && isdigit((unsigned char)c->s[c->i + 6]) && isdigit((unsigned char)c->s[c->i + 7]);
+    if (digits(c, wide ? 4 : 2, &y) || digits(c, 2, &mo) || digits(c, 2, &d)) return -1;
+    if (!wide) y += 2000;
     skip_spaces(c);
     if (digits12(c, &h) || lit(c, ':') || digits(c, 2, &mi) || lit(c, ':') || digits(c, 2, &s)) return -1;
     ms = fraction_ms(c);
-    return finish(c, 2000 + y, mo, d, h, mi, s, ms, ctx, out);
+    return finish(c, y, mo, d, h, mi, s, ms, ctx, out);
 }
 
 static int parse_us12h(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
@@ -245,27 +281,34 @@ static int parse_us12h(struct cur *c, const struct ts_ctx *ctx, int64_t *out)
     return finish(c, y, mo, d, h, mi, s, 0, ctx, out);
 }
 
+/* Digits with an optional fraction and exponent: what strtod may read here
+ * (it would also take "inf", "nan", hex and leading blanks). */
+static int epoch_chars(const char *s, size_t n)
+{
+    if (!isdigit((unsigned char)s[0])) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isdigit((unsigned char)s[i]) && !strchr(".eE+-", s[i])) return 0;
+    return 1;
+}
+
+/* The unit follows from the magnitude: seconds up to 1e11 (year 5138),
+ * then milliseconds, microseconds, nanoseconds. */
 static int parse_epoch(const char *s, size_t n, int64_t *out)
 {
     char tmp[40];
-    if (n == 0 || n >= sizeof tmp) return -1;
+    if (n == 0 || n >= sizeof tmp || !epoch_chars(s, n)) return -1;
     memcpy(tmp, s, n);
     tmp[n] = 0;
-    int plain = 1;
-    for (size_t i = 0; i < n; i++) if (!isdigit((unsigned char)tmp[i])) plain = 0;
-    if (plain) {
-        long long v = strtoll(tmp, NULL, 10);
-        if (n <= 11) *out = v * 1000;
-        else if (n <= 14) *out = v;
-        else if (n <= 17) *out = v / 1000;
-        else *out = v / 1000000;
-        return 0;
-    }
     char *end;
     double v = strtod(tmp, &end);
-    if (*end || !isfinite(v) || v < 0 || v > 1e19) return -1;
-    /* Decimal seconds (1.663703546405E9) or decimal milliseconds. */
-    *out = v < 1e11 ? (int64_t)llround(v * 1000.0) : (int64_t)llround(v);
+    if (*end || !isfinite(v) || v >= 1e20) return -1;
+    if (strspn(tmp, "0123456789") == n) {      /* integers exactly, without the double's rounding */
+        long long i = strtoll(tmp, NULL, 10);
+        *out = v < 1e11 ? i * 1000 : v < 1e14 ? i : v < 1e17 ? i / 1000 : i / 1000000;
+        return 0;
+    }
+    double ms = v < 1e11 ? v * 1000.0 : v < 1e14 ? v : v < 1e17 ? v / 1e3 : v / 1e6;
+    *out = (int64_t)llround(ms);
     return 0;
 }
 
@@ -286,7 +329,8 @@ int ts_parse(enum ts_format fmt, const char *s, size_t n, const struct ts_ctx *c
     if (n == 0) return -1;
     if (n >= 5 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[3]) && (s[4] == '-' || s[4] == '/'))
         return parse_iso(&c, ctx, out);
-    if (n >= 7 && isdigit((unsigned char)s[0]) && s[6] == ' ') return parse_mysql(&c, ctx, out);
+    if (n >= 7 && isdigit((unsigned char)s[0]) && (s[6] == ' ' || (n >= 9 && s[8] == ' ')))
+        return parse_mysql(&c, ctx, out);
     if (isdigit((unsigned char)s[0]) && parse_epoch(s, n, out) == 0) return 0;
     if (parse_clf(&c, ctx, out) == 0) return 0;
     c.i = 0;
@@ -309,8 +353,12 @@ enum ts_format ts_format_from_name(const char *name)
 
 static void two(char *o, unsigned v) { o[0] = (char)('0' + v / 10 % 10); o[1] = (char)('0' + v % 10); }
 
+#define ISO_MIN_MS (-62167219200000LL)    /* 0000-01-01T00:00:00.000Z */
+#define ISO_MAX_MS (253402300799999LL)    /* 9999-12-31T23:59:59.999Z */
+
 size_t ts_format_iso(int64_t ms, char *out)
 {
+    ms = ms < ISO_MIN_MS ? ISO_MIN_MS : ms > ISO_MAX_MS ? ISO_MAX_MS : ms;
     int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int64_t rem = ms - secs * 1000;
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -318,7 +366,6 @@ size_t ts_format_iso(int64_t ms, char *out)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) y = y < 0 ? 0 : 9999;
     unsigned yy = (unsigned)y;
     out[0] = (char)('0' + yy / 1000); out[1] = (char)('0' + yy / 100 % 10);
     out[2] = (char)('0' + yy / 10 % 10); out[3] = (char)('0' + yy % 10);

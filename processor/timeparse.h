@@ -11,7 +11,7 @@ enum ts_format {
     TS_ISO8601,   /* 2020-12-23T01:23:45.123456Z, space separator, +09:00/+0900/UTC, '/' dates */
     TS_SYSLOG,    /* Feb  6 00:00:38 -- the year comes from the reference time */
     TS_CLF,       /* 06/Feb/2019:00:00:38 +0000 */
-    TS_MYSQL,     /* 210723 12:33:18 (yymmdd) */
+    TS_MYSQL,     /* 210723 12:33:18 (yymmdd), 20210723 12:33:18 */
     TS_US12H      /* Sep 20, 2022, 7:12:26 PM */
 };
 
