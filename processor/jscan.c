@@ -44,32 +44,93 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* s[i] is the opening quote. Returns index after the closing quote or 0. */
+/* Bytes that end a run of plain string content. */
+static inline int str_special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return c - 'A' + 10;
+}
+
+static unsigned hex4(const char *p)
+{
+    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+/* "uXXXX" at s[j], or 0. */
+static int u_escape(const char *s, size_t j, size_t n, unsigned *cp)
+{
+    if (j + 4 >= n || s[j] != 'u' || !is_hex(s[j + 1]) || !is_hex(s[j + 2]) || !is_hex(s[j + 3]) || !is_hex(s[j + 4]))
+        return 0;
+    *cp = hex4(s + j + 1);
+    return 1;
+}
+
+/* Length of the escape sequence at s[j] (the byte after a backslash), or 0.
+ * A UTF-16 surrogate must come as a high-low pair: a lone one encodes no
+ * character (jansson and most consumers reject it). */
+static size_t escape_len(const char *s, size_t j, size_t n)
+{
+    unsigned cp, lo;
+    if (j >= n) return 0;
+    if (s[j] != 'u') return s[j] && strchr("\"\\/bfnrt", s[j]) ? 1 : 0;
+    if (!u_escape(s, j, n, &cp)) return 0;
+    if (cp < 0xD800 || cp >= 0xE000) return 5;
+    if (cp >= 0xDC00 || j + 5 >= n || s[j + 5] != '\\' || !u_escape(s, j + 6, n, &lo) || lo < 0xDC00 || lo >= 0xE000)
+        return 0;
+    return 11;
+}
+
+/* s[i] is the opening quote. Returns the index after the closing quote, or 0.
+ * Raw control characters and invalid UTF-8 are rejected as RFC 8259 says:
+ * string tokens are emitted verbatim, so whatever passes here must already be
+ * valid JSON text. */
 static size_t scan_string(struct jscan *js, const char *s, size_t i, size_t n, int t)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t j = i + 1;
     for (;;) {
-        const char *q = memchr(s + j, '"', n - j);
-        const char *bs = memchr(s + j, '\\', q ? (size_t)(q - (s + j)) : n - j);
-        if (!bs) {
-            if (!q) return 0;
-            js->tok[t].start = (uint32_t)(i + 1);
-            js->tok[t].len = (uint32_t)((size_t)(q - s) - i - 1);
-            return (size_t)(q - s) + 1;
-        }
-        js->tok[t].escaped = 1;
-        j = (size_t)(bs - s) + 1;
-        if (j >= n) return 0;
-        if (s[j] == 'u') {
-            if (j + 4 >= n || !is_hex(s[j + 1]) || !is_hex(s[j + 2]) || !is_hex(s[j + 3]) || !is_hex(s[j + 4]))
-                return 0;
-            j += 5;
-        } else if (strchr("\"\\/bfnrt", s[j]) && s[j]) {
-            j++;
+        while (j < n && !str_special(u[j])) j++;
+        if (j >= n || u[j] < 0x20) return 0;
+        if (u[j] == '"') break;
+        size_t l;
+        if (u[j] == '\\') {
+            js->tok[t].escaped = 1;
+            l = escape_len(s, j + 1, n);
+            if (l) l++;
         } else {
-            return 0;
+            l = utf8_seq_len(u + j, n - j);
         }
+        if (!l) return 0;
+        j += l;
     }
+    js->tok[t].start = (uint32_t)(i + 1);
+    js->tok[t].len = (uint32_t)(j - i - 1);
+    return j + 1;
 }
 
 static size_t scan_number(const char *s, size_t i, size_t n)
@@ -78,7 +139,7 @@ static size_t scan_number(const char *s, size_t i, size_t n)
     if (j < n && s[j] == '-') j++;
     size_t digits = j;
     while (j < n && s[j] >= '0' && s[j] <= '9') j++;
-    if (j == digits) return 0;
+    if (j == digits || (s[digits] == '0' && j - digits > 1)) return 0;    /* no leading zeros */
     if (j < n && s[j] == '.') {
         size_t f = ++j;
         while (j < n && s[j] >= '0' && s[j] <= '9') j++;
@@ -147,7 +208,7 @@ int jscan_parse(struct jscan *js, const char *s, size_t n)
             continue;
         }
         size_t end = scan_scalar(js, s, i, n);
-        if (!end) return fail(js, i, "invalid value");
+        if (!end) return fail(js, i, c == '"' ? "invalid string (unterminated, bad escape, control character or invalid UTF-8)" : "invalid value");
         i = skip_ws(s, end, n);
 
         /* After a value: ':' (after a key), ',' or a closing bracket. */
@@ -226,45 +287,39 @@ static int array_index(const struct jscan *js, int arr, const char *p, size_t n)
     return -1;
 }
 
+/* In an object, every key that is the whole rest of the path or a dotted
+ * prefix of it is a candidate ("a.b" and "a" for "a.b.c"); the first one the
+ * rest of the path resolves under wins. Each level consumes at least one
+ * path segment, so the recursion depth is bounded by the path. */
+static int object_path(const struct jscan *js, int obj, const char *path, size_t n)
+{
+    for (int k = jscan_first(js, obj); k >= 0; k = jscan_next_elem(js, obj, k)) {
+        size_t kl = js->tok[k].len;
+        if (js->tok[k].escaped || kl > n || memcmp(js->src + js->tok[k].start, path, kl) != 0) continue;
+        if (kl == n) return k + 1;
+        if (path[kl] != '.' || kl + 1 == n) continue;      /* "a." names nothing */
+        int found = jscan_path(js, k + 1, path + kl + 1, n - kl - 1);
+        if (found >= 0) return found;
+    }
+    return -1;
+}
+
 int jscan_path(const struct jscan *js, int node, const char *path, size_t n)
 {
-    while (node >= 0 && n) {
-        const struct jtok *t = &js->tok[node];
-        if (t->type == J_ARR) {
-            const char *dot = memchr(path, '.', n);
-            size_t seg = dot ? (size_t)(dot - path) : n;
-            node = array_index(js, node, path, seg);
-            if (!dot) return node;
-            path += seg + 1; n -= seg + 1;
-            continue;
-        }
-        if (t->type != J_OBJ) return -1;
-        /* Try every key that is the whole rest of the path or a dotted prefix of it. */
-        int found = -1;
-        size_t used = 0;
-        for (int k = jscan_first(js, node); k >= 0; k = jscan_next_elem(js, node, k)) {
-            size_t kl = js->tok[k].len;
-            if (js->tok[k].escaped || kl > n || memcmp(js->src + js->tok[k].start, path, kl) != 0) continue;
-            if (kl == n) return k + 1;
-            if (path[kl] == '.' && kl > used) { found = k + 1; used = kl; }
-        }
-        if (found < 0) return -1;
-        node = found;
-        path += used + 1; n -= used + 1;
-    }
-    return node;
+    if (node < 0 || n == 0) return node;
+    const struct jtok *t = &js->tok[node];
+    if (t->type == J_OBJ) return object_path(js, node, path, n);
+    if (t->type != J_ARR) return -1;
+    const char *dot = memchr(path, '.', n);
+    size_t seg = dot ? (size_t)(dot - path) : n;
+    int elem = array_index(js, node, path, seg);
+    if (!dot) return elem;
+    return seg + 1 < n ? jscan_path(js, elem, dot + 1, n - seg - 1) : -1;
 }
 
 int jscan_streq(const struct jscan *js, int t, const char *s)
 {
     return t >= 0 && js->tok[t].type == J_STR && key_matches(js, t, s, strlen(s));
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return c - 'A' + 10;
 }
 
 static size_t put_utf8(char *o, unsigned cp)
@@ -279,9 +334,19 @@ static size_t put_utf8(char *o, unsigned cp)
     o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); return 4;
 }
 
-static unsigned hex4(const char *p)
+/* cp is a UTF-16 surrogate from "\uXXXX" ending at p[*i]. A high one
+ * followed by "\uDC00".."\uDFFF" makes one code point; any other surrogate
+ * becomes U+FFFD, because encoding it alone would produce invalid UTF-8. */
+static unsigned surrogate_pair(const char *p, size_t n, size_t *i, unsigned cp)
 {
-    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+    size_t k = *i;
+    if (cp >= 0xDC00 || k + 6 >= n || p[k + 1] != '\\' || p[k + 2] != 'u' || !is_hex(p[k + 3]) ||
+        !is_hex(p[k + 4]) || !is_hex(p[k + 5]) || !is_hex(p[k + 6]))
+        return 0xFFFD;
+    unsigned lo = hex4(p + k + 3);
+    if (lo < 0xDC00 || lo >= 0xE000) return 0xFFFD;
+    *i = k + 6;
+    return 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 }
 
 size_t json_unescape(const char *p, size_t n, char *out)
@@ -302,10 +367,7 @@ size_t json_unescape(const char *p, size_t n, char *out)
             }
             unsigned cp = hex4(p + i + 1);
             i += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < n && p[i + 1] == '\\' && p[i + 2] == 'u') {
-                unsigned lo = hex4(p + i + 3);
-                if (lo >= 0xDC00 && lo < 0xE000) { cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00); i += 6; }
-            }
+            if (cp >= 0xD800 && cp < 0xE000) cp = surrogate_pair(p, n, &i, cp);
             o += put_utf8(out + o, cp);
             break;
         }

@@ -53,7 +53,12 @@ static inline size_t jscan_len(const struct jscan *js, int t) { return js->tok[t
 /* Compare a string token with a C string (handles escapes). */
 int  jscan_streq(const struct jscan *js, int t, const char *s);
 
+/* Length of the valid UTF-8 sequence at s (n bytes left): 1-4, or 0 when
+ * s[0] does not start one (overlong forms and surrogates are invalid). */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 /* Decode JSON string escapes of p[0..n) into out (at least n bytes). Returns
- * the decoded length. Invalid escapes are copied through. */
+ * the decoded length. Invalid escapes are copied through; a lone UTF-16
+ * surrogate becomes U+FFFD, so valid UTF-8 in gives valid UTF-8 out. */
 size_t json_unescape(const char *p, size_t n, char *out);
 #endif
