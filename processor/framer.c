@@ -1,6 +1,7 @@
 /* framer: see framer.h. The JSON splitter only tracks strings, brackets and
  * the keys of the outermost object; it does not validate -- the json parser
- * does that per record, so one bad record fails alone. */
+ * does that per record, so one bad record fails alone. It never drops bytes
+ * silently: whatever is not part of a JSON value becomes a (bad) record. */
 #include <stdio.h>
 #include <string.h>
 #include "framer.h"
@@ -28,10 +29,10 @@ void framer_free(struct framer *f)
     buf_free(&f->ml);
 }
 
-static int too_long(struct framer *f)
+static int too_long(struct framer *f, uint64_t line)
 {
     snprintf(f->err, sizeof f->err, "record at line %llu is longer than %zu bytes",
-             (unsigned long long)f->line + 1, f->max_record);
+             (unsigned long long)line, f->max_record);
     return -1;
 }
 
@@ -57,7 +58,7 @@ static int multiline_add(struct framer *f, const char *s, size_t n, uint64_t lin
         if (r) return r;
         f->ml_line = line;
     }
-    if (f->ml.len + n > f->max_record) return too_long(f);
+    if (f->ml.len + n > f->max_record) return too_long(f, f->ml_line);
     if (f->ml.len) buf_putc(&f->ml, '\n');
     buf_append(&f->ml, s, n);
     return 0;
@@ -78,7 +79,7 @@ static int feed_lines(struct framer *f, const char *s, size_t n)
     if (f->acc.len) {
         const char *nl = memchr(s, '\n', n);
         if (!nl) {
-            if (f->acc.len + n > f->max_record) return too_long(f);
+            if (f->acc.len + n > f->max_record) return too_long(f, f->line + 1);
             buf_append(&f->acc, s, n);
             return 0;
         }
@@ -96,7 +97,7 @@ static int feed_lines(struct framer *f, const char *s, size_t n)
         n -= (size_t)(nl - s) + 1;
         s = nl + 1;
     }
-    if (n > f->max_record) return too_long(f);
+    if (n > f->max_record) return too_long(f, f->line + 1);
     buf_append(&f->acc, s, n);
     return 0;
 }
@@ -108,16 +109,47 @@ static int json_emit(struct framer *f, size_t end)
     return f->fn(f->arg, f->acc.data + f->rec_start, end - f->rec_start, f->rec_line);
 }
 
+static void begin_record(struct framer *f)
+{
+    f->rec_start = f->scan;
+    f->rec_line = f->scan_line;
+}
+
+/* Where the elements of the split array (or a top-level array) start. */
+static int at_element(const struct framer *f)
+{
+    return (f->split_active && f->depth == 2) || (f->top_array && f->depth == 1);
+}
+
+static int is_json_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* A scalar element ("x", 12, null) is a record too: the parser rejects it
+ * with a message, where skipping it would lose it silently. */
+static int end_scalar(struct framer *f)
+{
+    size_t end = f->scan;
+    while (end > f->rec_start && is_json_ws(f->acc.data[end - 1])) end--;
+    f->scalar_open = 0;
+    return json_emit(f, end);
+}
+
+/* Bytes between values that cannot start one: the rest of the line is one
+ * bad record, so a corrupt line in JSON Lines fails alone. */
+static int start_junk(struct framer *f)
+{
+    begin_record(f);
+    f->junk_open = 1;
+    return 0;
+}
+
 static int json_open(struct framer *f, char c)
 {
     if (f->depth == 0) {
-        f->rec_start = f->scan;
-        f->rec_line = f->scan_line;
+        begin_record(f);
         f->top_array = c == '[';
         f->split_active = f->split_happened = 0;
-    } else if ((f->split_active && f->depth == 2) || (f->top_array && f->depth == 1)) {
-        f->rec_start = f->scan;
-        f->rec_line = f->scan_line;
+    } else if (at_element(f) && !f->scalar_open) {
+        begin_record(f);
     }
     if (f->depth == 1 && c == '[' && f->want_array) f->split_active = f->split_happened = 1;
     f->want_array = 0;
@@ -128,12 +160,16 @@ static int json_open(struct framer *f, char c)
 
 static int json_close(struct framer *f)
 {
+    if (f->depth == 0) return start_junk(f);
+    if (at_element(f) && f->scalar_open) {
+        int r = end_scalar(f);
+        if (r) return r;
+    }
     f->depth--;
     size_t end = f->scan + 1;
-    if (f->depth < 0) { snprintf(f->err, sizeof f->err, "unbalanced JSON at line %llu", (unsigned long long)f->scan_line); return -1; }
-    if (f->split_active && f->depth == 2) return json_emit(f, end);
+    if (f->scalar_open) return 0;                      /* "1{}" is part of a scalar element */
+    if (at_element(f)) return json_emit(f, end);
     if (f->split_active && f->depth == 1) { f->split_active = 0; return 0; }
-    if (f->top_array && f->depth == 1) return json_emit(f, end);
     if (f->depth == 0 && !f->split_happened && !f->top_array) return json_emit(f, end);
     return 0;
 }
@@ -155,42 +191,70 @@ static int json_colon(struct framer *f)
     return 0;
 }
 
+static int json_string_byte(struct framer *f, char c)
+{
+    if (c == '\n') f->scan_line++;
+    if (f->esc) f->esc = 0;
+    else if (c == '\\') f->esc = 1;
+    else if (c == '"') { f->in_str = 0; if (f->key_open) json_key_end(f); }
+    return 0;
+}
+
+static int json_junk_byte(struct framer *f, char c)
+{
+    if (c != '\n') return 0;
+    f->junk_open = 0;
+    int r = json_emit(f, f->scan);
+    f->scan_line++;
+    return r;
+}
+
+/* A byte that starts a scalar value. */
+static int json_scalar_byte(struct framer *f, char c)
+{
+    if (f->depth == 0) return start_junk(f);
+    if (at_element(f) && !f->scalar_open) {
+        begin_record(f);
+        f->scalar_open = 1;
+    }
+    if (c == '"') {
+        f->in_str = 1;
+        if (f->depth == 1 && f->expect_key) { f->key_open = 1; f->key_start = f->scan + 1; }
+    } else {
+        f->want_array = 0;
+    }
+    return 0;
+}
+
 static int json_step(struct framer *f, char c)
 {
-    if (f->in_str) {
-        if (f->esc) f->esc = 0;
-        else if (c == '\\') f->esc = 1;
-        else if (c == '"') { f->in_str = 0; if (f->key_open) json_key_end(f); }
-        return 0;
-    }
+    if (f->junk_open) return json_junk_byte(f, c);
+    if (f->in_str) return json_string_byte(f, c);
     switch (c) {
-    case '"':
-        f->in_str = 1;
-        if (f->depth == 0) goto junk;
-        if (f->depth == 1 && f->expect_key) { f->key_open = 1; f->key_start = f->scan + 1; }
-        return 0;
     case '{': case '[': return json_open(f, c);
     case '}': case ']': return json_close(f);
-    case ',': if (f->depth == 1) f->expect_key = 1; f->want_array = 0; return 0;
+    case ',':
+        if (at_element(f) && f->scalar_open) {
+            int r = end_scalar(f);
+            if (r) return r;
+        }
+        if (f->depth == 1 && !f->top_array) f->expect_key = 1;
+        f->want_array = 0;
+        return 0;
     case ':': return json_colon(f);
     case '\n': f->scan_line++; return 0;
     case ' ': case '\t': case '\r': return 0;
-    default:
-        if (f->depth == 0) goto junk;
-        f->want_array = 0;
-        return 0;
+    default: return json_scalar_byte(f, c);
     }
-junk:
-    snprintf(f->err, sizeof f->err, "not JSON: unexpected '%c' between values at line %llu", c,
-             (unsigned long long)f->scan_line);
-    return -1;
 }
 
-/* Drop what no future record needs. */
+/* Drop what no future record needs: between elements of a split array,
+ * everything before the scan point. */
 static void json_compact(struct framer *f)
 {
     size_t keep = f->scan;
-    int inside = f->depth > 0 && !(f->split_active && f->depth == 2) && !(f->split_happened && f->depth == 1);
+    int between = at_element(f) || (f->split_happened && f->depth == 1);
+    int inside = f->junk_open || (f->depth > 0 && (!between || f->scalar_open));
     if (inside) keep = f->rec_start;
     if (f->key_open || f->key_done) keep = keep < f->key_start ? keep : f->key_start;
     if (!keep) return;
@@ -201,20 +265,51 @@ static void json_compact(struct framer *f)
     f->key_end = f->key_end >= keep ? f->key_end - keep : 0;
 }
 
+/* Inside a string only '"' and '\\' matter: jump to the next of them.
+ * Returns 1 when it moved the scan position (the caller re-checks state). */
+static int skip_string_body(struct framer *f)
+{
+    const char *p = f->acc.data + f->scan, *end = f->acc.data + f->acc.len;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    const char *b = memchr(p, '\\', (size_t)((q ? q : end) - p));
+    const char *stop = b ? b : q ? q : end;
+    if (stop == p) return 0;
+    /* Raw newlines are invalid in JSON strings, but line numbers must stay right. */
+    for (const char *nl = p; (nl = memchr(nl, '\n', (size_t)(stop - nl))); nl++) f->scan_line++;
+    f->scan = (size_t)(stop - f->acc.data);
+    return 1;
+}
+
 static int feed_json(struct framer *f, const char *s, size_t n)
 {
-    if (f->acc.len + n > f->max_record + (f->acc.len - f->scan)) {
+    if (f->acc.len + n > f->max_record) {
         json_compact(f);
-        if (f->acc.len + n > f->max_record) return too_long(f);
+        if (f->acc.len + n > f->max_record) return too_long(f, f->rec_line);
     }
     buf_append(&f->acc, s, n);
     if (f->scan_line == 0) f->scan_line = 1;
     while (f->scan < f->acc.len) {
+        if (f->in_str && !f->esc && skip_string_body(f)) continue;
         int r = json_step(f, f->acc.data[f->scan]);
         if (r) return r;
         f->scan++;
     }
     json_compact(f);
+    return 0;
+}
+
+static int finish_json(struct framer *f)
+{
+    if (f->junk_open) {
+        f->junk_open = 0;
+        int r = json_emit(f, f->scan);
+        if (r) return r;
+    }
+    if (f->depth || f->in_str) {
+        snprintf(f->err, sizeof f->err, "truncated JSON: the value starting at line %llu never ends",
+                 (unsigned long long)f->rec_line);
+        return -1;
+    }
     return 0;
 }
 
@@ -225,14 +320,7 @@ int framer_feed(struct framer *f, const char *data, size_t len)
 
 int framer_finish(struct framer *f)
 {
-    if (f->mode == FRAME_JSON) {
-        if (f->depth || f->in_str) {
-            snprintf(f->err, sizeof f->err, "truncated JSON: the value starting at line %llu never ends",
-                     (unsigned long long)f->rec_line);
-            return -1;
-        }
-        return 0;
-    }
+    if (f->mode == FRAME_JSON) return finish_json(f);
     if (f->acc.len) {
         int r = emit_line(f, f->acc.data, f->acc.len);
         buf_reset(&f->acc);

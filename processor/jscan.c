@@ -295,7 +295,8 @@ static int object_path(const struct jscan *js, int obj, const char *path, size_t
 {
     for (int k = jscan_first(js, obj); k >= 0; k = jscan_next_elem(js, obj, k)) {
         size_t kl = js->tok[k].len;
-        if (js->tok[k].escaped || kl > n || memcmp(js->src + js->tok[k].start, path, kl) != 0) continue;
+        const char *key = js->src + js->tok[k].start;
+        if (kl > n || !kl || key[0] != path[0] || js->tok[k].escaped || memcmp(key, path, kl) != 0) continue;
         if (kl == n) return k + 1;
         if (path[kl] != '.' || kl + 1 == n) continue;      /* "a." names nothing */
         int found = jscan_path(js, k + 1, path + kl + 1, n - kl - 1);
