@@ -34,9 +34,11 @@ void doc_add(struct doc *d, const char *path, int kind, int array, const char *v
     }
     struct doc_field *f = &d->f[d->n];
     size_t plen = strlen(path);
-    uint64_t key = 0;
+    uint64_t key = 0, key2 = 0;
     for (size_t i = 0; i < 8; i++) key = key << 8 | (i < plen ? (unsigned char)path[i] : 0);
+    for (size_t i = 8; i < 16; i++) key2 = key2 << 8 | (i < plen ? (unsigned char)path[i] : 0);
     f->key = key;
+    f->key2 = key2;
     f->path = path;
     f->plen = (uint16_t)plen;
     f->kind = (uint8_t)kind;
@@ -75,6 +77,7 @@ int doc_remove(struct doc *d, const char *path)
 static int path_cmp(const struct doc_field *a, const struct doc_field *b)
 {
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    if (a->key2 != b->key2) return a->key2 < b->key2 ? -1 : 1;
     size_t n = a->plen < b->plen ? a->plen : b->plen;
     int c = memcmp(a->path, b->path, n);
     if (c) return c;

@@ -19,7 +19,7 @@ enum dkind {
 };
 
 struct doc_field {
-    uint64_t    key;       /* first 8 path bytes, big-endian: most comparisons end here */
+    uint64_t    key, key2; /* path bytes 0-7 and 8-15, big-endian: most comparisons end here */
     const char *path;
     const char *v;
     uint32_t    vlen;

@@ -297,6 +297,15 @@ static int parse_epoch(const char *s, size_t n, int64_t *out)
 {
     char tmp[40];
     if (n == 0 || n >= sizeof tmp || !epoch_chars(s, n)) return -1;
+    if (n <= 18) {          /* the common case, plain integer seconds or ms: no strtod */
+        int64_t i = 0;
+        size_t k = 0;
+        while (k < n && isdigit((unsigned char)s[k])) i = i * 10 + (s[k++] - '0');
+        if (k == n) {
+            *out = i < 100000000000LL ? i * 1000 : i < 100000000000000LL ? i : i < 100000000000000000LL ? i / 1000 : i / 1000000;
+            return 0;
+        }
+    }
     memcpy(tmp, s, n);
     tmp[n] = 0;
     char *end;
