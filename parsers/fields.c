@@ -5,6 +5,7 @@
  * column each; "-" means absent. Nothing is copied: columns point into the
  * record, or into the stream's unwrap buffer for {"message": "..."} lines. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
@@ -184,8 +185,15 @@ static int parse_header(struct fields_state *st, const char *s, size_t n, struct
     if (count > REC_MAX_COLS) return record_fail(rec, "header has more than %d columns", REC_MAX_COLS);
     layout_free(&st->header);
     st->header.names = xcalloc((size_t)count + 1, sizeof *st->header.names);
-    for (int i = 0; i < count; i++)
-        st->header.names[st->header.n++] = tmp[i].p ? column_name(tmp[i].p, tmp[i].len) : xstrdup("");
+    for (int i = 0; i < count; i++) {
+        char *name = tmp[i].p ? column_name(tmp[i].p, tmp[i].len) : xstrdup("");
+        if (!name[0]) {      /* "-" or "***": no usable name, and an empty field name breaks OpenSearch */
+            free(name);
+            name = xmalloc(24);
+            snprintf(name, 24, "column_%d", i + 1);
+        }
+        st->header.names[st->header.n++] = name;
+    }
     st->header.version = atomic_fetch_add(&layout_versions, 1);
     return record_skip(rec, "header");
 }

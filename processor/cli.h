@@ -10,4 +10,9 @@ const char *cli_schema_dir(const char *dir);
 
 int cmd_parse(int argc, char **argv);
 int cmd_types(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_lag(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 #endif

@@ -172,8 +172,7 @@ int cmd_parse(int argc, char **argv)
     if (o.exclude_file) {
         char err[512];
         if (!(ex = exclusions_load(o.exclude_file, &set, err, sizeof err))) {
-            fprintf(stderr, "siemproc: %s
-", err);
+            fprintf(stderr, "siemproc: %s\n", err);
             if (geo) geoip_close(geo);
             schema_set_free(&set);
             return 2;

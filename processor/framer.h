@@ -33,6 +33,8 @@ struct framer {
     uint64_t       rec_line, scan_line;
     int            depth, in_str, esc, top_array;
     int            expect_key, key_open, key_done, want_array, split_active, split_happened;
+    int            scalar_open;  /* a scalar element of the split/top-level array is being read */
+    int            junk_open;    /* bytes that start no JSON value: a bad record up to the newline */
     char           err[160];
 };
 

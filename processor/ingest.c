@@ -1,9 +1,11 @@
 /* ingest: see ingest.h.
  *
- * The first decoded bytes decide what the object is: a CloudWatch Logs
- * subscription payload (one JSON document with "logEvents": buffered whole,
- * they are small) or log data (streamed through the framer). Type detection
- * follows: forced type, else the S3 key, else the payload's log group. */
+ * The first decoded bytes decide what the object is: CloudWatch Logs
+ * subscription payloads (JSON documents with "logEvents"; Firehose writes
+ * several back to back, each with its own log group) or log data. Both are
+ * streamed through a framer: payloads one document at a time, log data one
+ * record at a time. Type detection follows: forced type, else the S3 key,
+ * else the log group. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,6 @@
 #include "jscan.h"
 
 #define SNIFF_BYTES 4096
-#define MAX_CWL_PAYLOAD (256u << 20)
 
 enum mode { MODE_SNIFF, MODE_STREAM, MODE_CWL, MODE_DEAD };
 
@@ -28,11 +29,13 @@ struct ingest {
     enum mode mode;
     int status;
     int skipped_object;
+    uint64_t cwl_data, cwl_control;   /* payloads of each kind in this object */
+    uint64_t cwl_event;               /* log events so far: their "line" in messages */
     char err[256];
     struct decoder dec;
     struct framer fr;
     int framer_live;
-    buf_t sniff;                 /* first bytes, then the whole CWL payload */
+    buf_t sniff;                 /* the first bytes, until the object's kind is known */
     const struct schema *sc;
     void *pstate;
     struct stream_info si;
@@ -57,10 +60,15 @@ struct ingest *ingest_new(const struct schema_set *set, struct normalizer *nz, c
     return ig;
 }
 
-static void close_stream(struct ingest *ig)
+static void close_parser(struct ingest *ig)
 {
     if (ig->pstate) ig->sc->parser->close(ig->pstate);
     ig->pstate = NULL;
+}
+
+static void close_stream(struct ingest *ig)
+{
+    close_parser(ig);
     if (ig->framer_live) framer_free(&ig->fr);
     ig->framer_live = 0;
 }
@@ -198,9 +206,8 @@ static char *token_cstr(struct ingest *ig, int t, buf_t *out)
 static int cwl_events(struct ingest *ig, int events)
 {
     const struct jscan *js = &ig->cwl;
-    uint64_t n = 0;
     for (int e = jscan_first(js, events); e >= 0; e = jscan_next_elem(js, events, e)) {
-        n++;
+        uint64_t n = ++ig->cwl_event;
         int m = jscan_key(js, e, "message", 7), ts = jscan_key(js, e, "timestamp", 9), id = jscan_key(js, e, "id", 2);
         int64_t ms = 0;
         if (ts >= 0) ts_parse(TS_EPOCH, jscan_ptr(js, ts), jscan_len(js, ts), NULL, &ms);
@@ -217,13 +224,10 @@ static int cwl_events(struct ingest *ig, int events)
     return 0;
 }
 
-static int process_cwl(struct ingest *ig)
+/* The events of one DATA_MESSAGE payload, typed by its log group. */
+static int cwl_data(struct ingest *ig)
 {
-    struct jscan *js = &ig->cwl;
-    if (jscan_parse(js, ig->sniff.data, ig->sniff.len) < 0)
-        return fail_object(ig, INGEST_ERR_IO, "invalid CloudWatch Logs payload: %s", js->err);
-    int mt = jscan_key(js, 0, "messageType", 11);
-    if (jscan_streq(js, mt, "CONTROL_MESSAGE")) { ig->skipped_object = 1; return 0; }
+    const struct jscan *js = &ig->cwl;
     buf_t group, owner;
     buf_init(&group);
     buf_init(&owner);
@@ -231,18 +235,46 @@ static int process_cwl(struct ingest *ig)
     const char *acct = token_cstr(ig, jscan_key(js, 0, "owner", 5), &owner);
     const struct schema *sc = forced_type(ig);
     if (!sc && lg) sc = schema_detect_log_group(ig->set, lg);
-    int r = 0;
+    int events = jscan_key(js, 0, "logEvents", 9), r;
     if (!sc) {
         r = fail_object(ig, INGEST_ERR_TYPE, "cannot determine the log type of log group \"%s\" (use --type)", lg ? lg : "?");
+    } else if (events < 0 || js->tok[events].type != J_ARR) {
+        r = fail_object(ig, INGEST_ERR_IO, "CloudWatch Logs payload without logEvents%s", "");
     } else {
+        close_parser(ig);
         open_stream(ig, sc, lg, acct && acct[0] ? acct : NULL);
-        int events = jscan_key(js, 0, "logEvents", 9);
-        if (events >= 0 && js->tok[events].type == J_ARR) r = cwl_events(ig, events);
-        else r = fail_object(ig, INGEST_ERR_IO, "CloudWatch Logs payload without logEvents%s", "");
+        r = cwl_events(ig, events);
+        close_parser(ig);    /* the strings open_stream was given die here */
     }
     buf_free(&group);
     buf_free(&owner);
     return r;
+}
+
+/* Framer callback: one whole payload. */
+static int cwl_payload(void *arg, const char *data, size_t len, uint64_t line)
+{
+    struct ingest *ig = arg;
+    struct jscan *js = &ig->cwl;
+    if (jscan_parse(js, data, len) < 0 || js->tok[0].type != J_OBJ) {
+        char what[200];
+        snprintf(what, sizeof what, "line %llu: %s", (unsigned long long)line, js->err[0] ? js->err : "not an object");
+        return fail_object(ig, INGEST_ERR_IO, "invalid CloudWatch Logs payload at %s", what);
+    }
+    if (jscan_streq(js, jscan_key(js, 0, "messageType", 11), "CONTROL_MESSAGE")) {
+        ig->cwl_control++;
+        return 0;
+    }
+    ig->cwl_data++;
+    return cwl_data(ig);
+}
+
+static int start_cwl(struct ingest *ig)
+{
+    ig->mode = MODE_CWL;
+    framer_init(&ig->fr, FRAME_JSON, NULL, NULL, cwl_payload, ig);
+    ig->framer_live = 1;
+    return 0;
 }
 
 /* ---- log data ------------------------------------------------------------ */
@@ -267,6 +299,7 @@ static int start_stream(struct ingest *ig)
 static int to_framer(struct ingest *ig, const char *data, size_t len)
 {
     int r = framer_feed(&ig->fr, data, len);
+    if (r < 0 && ig->mode == MODE_DEAD) return ig->status;     /* a payload failed the object */
     if (r < 0) return fail_object(ig, INGEST_ERR_IO, "%s", ig->fr.err);
     if (r) { ig->status = INGEST_ABORTED; ig->mode = MODE_DEAD; }
     return r;
@@ -274,9 +307,8 @@ static int to_framer(struct ingest *ig, const char *data, size_t len)
 
 static int decide_mode(struct ingest *ig)
 {
-    if (looks_like_cwl(ig->sniff.data, ig->sniff.len)) { ig->mode = MODE_CWL; return 0; }
-    int r = start_stream(ig);
-    if (r || ig->mode != MODE_STREAM) return r;
+    int r = looks_like_cwl(ig->sniff.data, ig->sniff.len) ? start_cwl(ig) : start_stream(ig);
+    if (r || (ig->mode != MODE_STREAM && ig->mode != MODE_CWL)) return r;
     r = to_framer(ig, ig->sniff.data, ig->sniff.len);
     buf_reset(&ig->sniff);
     return r;
@@ -287,12 +319,8 @@ static int on_decoded(void *arg, const char *data, size_t len)
 {
     struct ingest *ig = arg;
     switch (ig->mode) {
-    case MODE_STREAM: return to_framer(ig, data, len);
+    case MODE_STREAM: case MODE_CWL: return to_framer(ig, data, len);
     case MODE_DEAD: return 0;
-    case MODE_CWL:
-        if (ig->sniff.len + len > MAX_CWL_PAYLOAD) return fail_object(ig, INGEST_ERR_IO, "CloudWatch Logs payload larger than %s", "256 MiB");
-        buf_append(&ig->sniff, data, len);
-        return 0;
     case MODE_SNIFF:
         buf_append(&ig->sniff, data, len);
         return ig->sniff.len < SNIFF_BYTES ? 0 : decide_mode(ig);
@@ -307,6 +335,7 @@ int ingest_begin(struct ingest *ig, const struct ingest_object *obj)
     ig->mode = MODE_SNIFF;
     ig->status = INGEST_OK;
     ig->skipped_object = 0;
+    ig->cwl_data = ig->cwl_control = ig->cwl_event = 0;
     ig->err[0] = 0;
     ig->sc = NULL;
     ig->ordinal = 0;
@@ -331,12 +360,13 @@ static int finish_object(struct ingest *ig)
 {
     if (ig->mode != MODE_DEAD && decoder_finish(&ig->dec) < 0) fail_object(ig, INGEST_ERR_IO, "%s", ig->dec.err);
     if (ig->mode == MODE_SNIFF && decide_mode(ig) < 0) return ig->status;
-    if (ig->mode == MODE_CWL && process_cwl(ig) < 0) return ig->status;
-    if (ig->mode == MODE_STREAM) {
+    if (ig->mode == MODE_STREAM || ig->mode == MODE_CWL) {
         int r = framer_finish(&ig->fr);
-        if (r < 0) fail_object(ig, INGEST_ERR_IO, "%s", ig->fr.err);
-        else if (r) ig->status = INGEST_ABORTED;
+        if (r < 0 && ig->mode != MODE_DEAD) fail_object(ig, INGEST_ERR_IO, "%s", ig->fr.err);
+        else if (r > 0) ig->status = INGEST_ABORTED;
     }
+    /* Only control messages (a subscription's health check): not log events. */
+    if (ig->status == INGEST_OK && ig->cwl_control && !ig->cwl_data) ig->skipped_object = 1;
     return ig->status;
 }
 

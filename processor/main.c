@@ -10,6 +10,11 @@ static const struct command {
 } commands[] = {
     { "parse", cmd_parse, "normalize log files (plain or gzip) or stdin to ECS JSON lines" },
     { "types", cmd_types, "list the supported log types with their detection patterns" },
+    { "run", cmd_run, "run a stream stage (--stage normalize): Kafka topics in, Kafka topics out" },
+    { "config", cmd_config, "print the effective configuration (--print) or every key (--describe)" },
+    { "setup", cmd_setup, "install index templates, lifecycle policies and dashboards into OpenSearch" },
+    { "lag", cmd_lag, "consumer lag of a group per partition, from the broker (--json, --max-lag N: exit 3 above)" },
+    { "replay", cmd_replay, "reset a stopped group's offsets, or copy DLQ/retry messages back (dry-run unless --execute)" },
 };
 
 static void usage(FILE *out)

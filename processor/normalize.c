@@ -188,12 +188,16 @@ static int is_json_number(const char *s, size_t n)
     return i == n;
 }
 
+/* Digits within a long's range: OpenSearch rejects the whole document when a
+ * long field overflows. */
 static int is_integer(const char *s, size_t n)
 {
-    size_t i = s[0] == '-' ? 1 : 0;
-    if (i >= n || n - i > 19) return 0;
-    for (; i < n; i++) if (!isdigit((unsigned char)s[i])) return 0;
-    return 1;
+    size_t i = n && s[0] == '-' ? 1 : 0;
+    if (i >= n) return 0;
+    for (size_t k = i; k < n; k++) if (!isdigit((unsigned char)s[k])) return 0;
+    while (i + 1 < n && s[i] == '0') i++;
+    const char *max = s[0] == '-' ? "9223372036854775808" : "9223372036854775807";
+    return n - i < 19 || (n - i == 19 && memcmp(s + i, max, 19) <= 0);
 }
 
 /* JSON numbers have no leading zeros: "000" -> "0" (CloudFront's status of an

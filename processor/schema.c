@@ -217,6 +217,7 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
         r->from = compile_refs(c, json_object_get(spec, "from"), &r->nfrom, target);
         r->all = json_is_true(json_object_get(spec, "all"));
         r->split = opt_str(spec, "split");
+        if (r->split && !r->split[0]) cerr(c, "fields.%s.split: the separator must not be empty", target);
         r->map = json_object_get(spec, "map");
         if (r->map) json_incref(r->map);
         r->map_default = opt_str(spec, "map_default");

@@ -1,0 +1,88 @@
+/* stage_common: see stage_common.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "stage_common.h"
+
+struct producer *stage_producer_new(const struct config *cfg, char *err, size_t errlen)
+{
+    const char *const defaults[] = {
+        "linger.ms", "20", "message.timeout.ms", "300000", NULL,
+    };
+    rd_kafka_conf_t *c = config_kafka_conf(cfg, CFG_ROLE_PRODUCER, defaults, err, errlen);
+    if (!c)
+        return NULL;
+    if (rd_kafka_conf_set(c, "enable.idempotence", "true", err, errlen) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(c, "compression.type", cfg->compression, err, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    return producer_new(c, err, errlen);
+}
+
+int stage_check_topic(struct producer *p, const char *name, const char *key, char *err, size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = producer_topic(p, name);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(producer_handle(p), 0, t, &md, 15000);
+    if (!e && md->topic_cnt == 1)
+        e = md->topics[0].err;
+    if (e)
+        snprintf(err, errlen, "%s: topic \"%s\" is not available: %s", key, name, rd_kafka_err2str(e));
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return e ? -1 : 0;
+}
+
+int stage_copy_headers(const rd_kafka_message_t *rkm, struct producer_header *out, int max)
+{
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR || !h)
+        return 0;
+    const char *name;
+    const void *value;
+    size_t len;
+    int n = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &value, &len) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        if (n == max)
+            return -1;
+        out[n++] = (struct producer_header){name, value ? value : "", value ? len : 0};
+    }
+    return n;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t stage_now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+int64_t stage_wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
+
+int stage_sleep_unless(long ms, int (*stop)(void *arg), void *arg)
+{
+    int64_t end = stage_now_ms() + ms;
+    while (!stop(arg)) {
+        int64_t left = end - stage_now_ms();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {0, (left < 50 ? left : 50) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
+long stage_backoff_ms(long base, long max, int attempt, unsigned *rng)
+{
+    long d = base > 0 ? base : 1;
+    for (int i = 0; i < attempt && d < max; i++)
+        d *= 2;
+    if (d > max)
+        d = max;
+    long half = d / 2;
+    return half + (long)((unsigned long)rand_r(rng) % (unsigned long)(d - half + 1));
+}

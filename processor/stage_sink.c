@@ -1,0 +1,481 @@
+/* stage_sink: see stage_sink.h.
+ *
+ * Threads: the poll thread (kafka_source_run) only puts messages into the
+ * queue (dispatch refuses when it is full: kafka_source keeps them and
+ * pauses); each worker moves messages from the queue into its own batch
+ * until it is full or has lingered long enough, sends it, and settles each
+ * message; the producer's delivery thread settles messages sent to the
+ * retry topic. A message belongs to exactly one of: the queue, a batch, the
+ * producer. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws_credentials.h"
+#include "kafka_source.h"
+#include "retry_route.h"
+#include "sink.h"
+#include "stage_common.h"
+#include "stage_sink.h"
+
+#define ATOMIC_FIELD(name) _Atomic uint64_t name;
+#define CADD(field, n) atomic_fetch_add_explicit(&(field), (uint64_t)(n), memory_order_relaxed)
+#define LOG_EVERY_MS 10000
+
+struct smsg {
+    struct ks_msg km;          /* first: allocated by kafka_source */
+    struct sstage *st;
+    struct producer_done pd;
+};
+
+struct sworker {
+    struct sstage *st;
+    pthread_t thread;
+    int started;
+    struct sink *sink;
+    struct os_batch b;
+    uint8_t *keep;
+    size_t keep_cap;
+    int64_t deadline_ms;       /* linger deadline of the batch being filled */
+    int64_t last_log_ms;
+    unsigned rng;
+};
+
+struct sstage {
+    const struct config *cfg;
+    char topics[512], group[256];
+    struct aws_cred_provider *creds;
+    struct producer *prod;
+    rd_kafka_topic_t *retry_t;
+    struct kafka_source *ks;
+    struct sworker *w;
+    int nw;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct smsg **q;
+    size_t qcap, qhead, qn;
+    atomic_int draining;       /* stop asked: flush without lingering */
+    atomic_int abort;          /* kafka_source finished: drop what is left */
+    size_t max_docs, max_bytes;
+    struct { SINK_COUNTERS(ATOMIC_FIELD) } c;
+    int64_t last_summary_ms;
+};
+
+/* ---- queue (poll thread -> workers) ------------------------------------------ */
+
+static int dispatch(void *arg, struct ks_msg *km)
+{
+    struct sstage *st = arg;
+    struct smsg *m = (struct smsg *)km;
+    pthread_mutex_lock(&st->mu);
+    int ok = st->qn < st->qcap;
+    if (ok) {
+        m->st = st;
+        st->q[(st->qhead + st->qn++) % st->qcap] = m;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ok ? 0 : -1;
+}
+
+/* Caller holds st->mu. */
+static struct smsg *pop(struct sstage *st)
+{
+    struct smsg *m = st->q[st->qhead];
+    st->qhead = (st->qhead + 1) % st->qcap;
+    st->qn--;
+    return m;
+}
+
+/* ---- settling a message --------------------------------------------------------- */
+
+static void on_retry_delivered(struct producer_done *d, const rd_kafka_message_t *rkm)
+{
+    struct smsg *m = (struct smsg *)((char *)d - offsetof(struct smsg, pd));
+    struct sstage *st = m->st;
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        CADD(st->c.retry_acked, 1);
+        kafka_source_done(st->ks, &m->km);
+        return;
+    }
+    char why[512];
+    snprintf(why, sizeof why, "the retry topic refused a document: %s", rd_kafka_err2str(rkm->err));
+    kafka_source_fail(st->ks, why);
+    kafka_source_drop(st->ks, &m->km);
+}
+
+/* The message goes to the retry topic; it is done once that is acknowledged. */
+static void route_to_retry(struct smsg *m, const char *type, const char *reason)
+{
+    struct sstage *st = m->st;
+    const rd_kafka_message_t *rkm = m->km.rkm;
+    rd_kafka_headers_t *h = NULL;
+    char idx[256], log_type[128], origin[2048];
+    rd_kafka_message_headers(rkm, &h);
+    struct retry_info ri = {
+        .error_type = type, .error_message = reason, .origin_topic = rd_kafka_topic_name(rkm->rkt),
+        .origin_partition = rkm->partition, .origin_offset = rkm->offset,
+        .origin = retry_header(h, "origin", origin, sizeof origin),
+        .log_type = retry_header(h, "log_type", log_type, sizeof log_type),
+        .index = retry_header(h, "index", idx, sizeof idx), .prev = h,
+    };
+    m->pd.fn = on_retry_delivered;
+    int err = retry_route_send(st->prod, st->retry_t, &ri, rkm->key, rkm->key_len, rkm->payload, rkm->len, &m->pd);
+    if (err) {
+        char why[512];
+        snprintf(why, sizeof why, "the retry topic refused a document from %s [%" PRId32 "] @%" PRId64 ": %s",
+                 ri.origin_topic, ri.origin_partition, ri.origin_offset, rd_kafka_err2str(err));
+        kafka_source_fail(st->ks, why);
+        kafka_source_drop(st->ks, &m->km);
+    }
+}
+
+/* ---- filling a batch --------------------------------------------------------------- */
+
+static int batch_full(const struct sworker *w)
+{
+    return w->b.n >= w->st->max_docs || os_batch_bytes(&w->b) >= w->st->max_bytes;
+}
+
+static void take(struct sworker *w, struct smsg *m)
+{
+    struct sstage *st = w->st;
+    if (!kafka_source_begin(st->ks, &m->km)) {
+        kafka_source_drop(st->ks, &m->km);
+        return;
+    }
+    CADD(st->c.messages, 1);
+    const rd_kafka_message_t *rkm = m->km.rkm;
+    rd_kafka_headers_t *h = NULL;
+    char index[256];
+    rd_kafka_message_headers(rkm, &h);
+    const char *ix = retry_header(h, "index", index, sizeof index), *why = "no index header";
+    if (!rkm->key_len)
+        CADD(st->c.no_id, 1);
+    if (!ix || os_batch_add(&w->b, ix, strlen(ix), rkm->key, rkm->key_len, rkm->payload, rkm->len, m, &why) != 0) {
+        CADD(st->c.invalid, 1);
+        route_to_retry(m, "invalid_document", why);
+        return;
+    }
+    if (w->b.n == 1)
+        w->deadline_ms = stage_now_ms() + st->cfg->batch_linger_ms;
+}
+
+static int ready(const struct sworker *w)
+{
+    return w->b.n && (batch_full(w) || stage_now_ms() >= w->deadline_ms || atomic_load(&w->st->draining));
+}
+
+static void wait_for_work(struct sworker *w)
+{
+    int64_t until = stage_now_ms() + 100;
+    if (w->b.n && w->deadline_ms < until)
+        until = w->deadline_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (until - stage_now_ms()) * 1000000L;
+    ts.tv_sec += ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    if (ts.tv_nsec < 0) ts.tv_nsec = 0;
+    pthread_cond_timedwait(&w->st->cv, &w->st->mu, &ts);
+}
+
+/* Move queued messages into the batch until it is ready to send. */
+static void collect(struct sworker *w)
+{
+    struct sstage *st = w->st;
+    pthread_mutex_lock(&st->mu);
+    while (!atomic_load(&st->abort) && !ready(w)) {
+        if (st->qn) {
+            struct smsg *m = pop(st);
+            pthread_mutex_unlock(&st->mu);
+            take(w, m);
+            pthread_mutex_lock(&st->mu);
+        } else {
+            wait_for_work(w);
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- sending a batch ------------------------------------------------------------------ */
+
+static void log_failure(struct sworker *w, const struct os_bulk_summary *s, int attempt, long wait_ms)
+{
+    int64_t now = stage_now_ms();
+    if (attempt && now - w->last_log_ms < LOG_EVERY_MS)
+        return;
+    w->last_log_ms = now;
+    fprintf(stderr, "siemproc: sink: %zu document(s) not accepted yet (%s); attempt %d, next in %ld ms\n",
+            s->retry, s->error, attempt + 1, wait_ms);
+}
+
+/* Settle what the sink decided; mark the items to send again in w->keep.
+ * Returns how many are kept. */
+static size_t settle(struct sworker *w)
+{
+    struct sstage *st = w->st;
+    size_t kept = 0;
+    for (size_t i = 0; i < w->b.n; i++) {
+        const struct os_item *it = &w->b.items[i];
+        struct smsg *m = it->opaque;
+        w->keep[i] = 0;
+        if (it->status == OS_OK) {
+            CADD(st->c.acked, 1);
+            CADD(st->c.duplicates, it->duplicate);
+            kafka_source_done(st->ks, &m->km);
+        } else if (it->status == OS_FAIL) {
+            CADD(st->c.refused, 1);
+            route_to_retry(m, it->error_type, it->error_reason);
+        } else if (kafka_source_cancelled(st->ks, &m->km) || atomic_load(&st->abort)) {
+            kafka_source_drop(st->ks, &m->km); /* revoked or shutting down: the next owner sends it */
+        } else {
+            w->keep[i] = 1;
+            kept++;
+        }
+    }
+    return kept;
+}
+
+static int stop_waiting(void *arg)
+{
+    struct sworker *w = arg;
+    if (atomic_load(&w->st->abort))
+        return 1;
+    for (size_t i = 0; i < w->b.n; i++)
+        if (kafka_source_cancelled(w->st->ks, &((struct smsg *)w->b.items[i].opaque)->km))
+            return 1;
+    return 0;
+}
+
+static void ensure_keep(struct sworker *w)
+{
+    if (w->keep_cap < w->b.n) {
+        w->keep_cap = w->b.n;
+        w->keep = xrealloc(w->keep, w->keep_cap);
+    }
+}
+
+/* Drop the items whose partition went away (or all, on abort). */
+static void prune(struct sworker *w)
+{
+    struct sstage *st = w->st;
+    ensure_keep(w);
+    for (size_t i = 0; i < w->b.n; i++) {
+        struct smsg *m = w->b.items[i].opaque;
+        w->keep[i] = !atomic_load(&st->abort) && !kafka_source_cancelled(st->ks, &m->km);
+        if (!w->keep[i])
+            kafka_source_drop(st->ks, &m->km);
+    }
+    os_batch_retain(&w->b, w->keep);
+}
+
+static void flush(struct sworker *w)
+{
+    struct sstage *st = w->st;
+    ensure_keep(w);
+    CADD(st->c.batches, 1);
+    for (int attempt = 0; w->b.n; attempt++) {
+        struct os_bulk_summary s;
+        sink_write(w->sink, &w->b, &s);
+        CADD(st->c.requests, s.requests);
+        CADD(st->c.bytes_sent, s.bytes_sent);
+        if (settle(w) == 0) {
+            if (attempt)
+                fprintf(stderr, "siemproc: sink: accepted again after %d attempt(s)\n", attempt + 1);
+            break;
+        }
+        os_batch_retain(&w->b, w->keep);
+        long wait = stage_backoff_ms(st->cfg->backoff_initial_ms, st->cfg->backoff_max_ms, attempt, &w->rng);
+        log_failure(w, &s, attempt, wait);
+        CADD(st->c.retries, 1);
+        if (stage_sleep_unless(wait, stop_waiting, w))
+            prune(w);
+    }
+    os_batch_reset(&w->b);
+}
+
+static void *worker_main(void *arg)
+{
+    struct sworker *w = arg;
+    while (!atomic_load(&w->st->abort)) {
+        collect(w);
+        if (w->b.n && !atomic_load(&w->st->abort))
+            flush(w);
+    }
+    prune(w); /* abort: whatever is left stays uncommitted */
+    os_batch_reset(&w->b);
+    return NULL;
+}
+
+/* ---- counters ---------------------------------------------------------------------- */
+
+void stage_sink_counters(struct sstage *st, struct sink_counters *out)
+{
+#define LOAD(name) out->name = atomic_load(&st->c.name);
+    SINK_COUNTERS(LOAD)
+#undef LOAD
+}
+
+static void print_summary(struct sstage *st, const char *when)
+{
+    struct sink_counters c;
+    struct kafka_source_stats ks;
+    stage_sink_counters(st, &c);
+    kafka_source_get_stats(st->ks, &ks);
+    fprintf(stderr, "siemproc: sink%s: messages=%" PRIu64 " acked=%" PRIu64 " duplicates=%" PRIu64 " refused=%" PRIu64
+            " invalid=%" PRIu64 " retry_acked=%" PRIu64 " batches=%" PRIu64 " requests=%" PRIu64 " retries=%" PRIu64
+            " bytes_sent=%" PRIu64 " inflight=%ld paused=%d\n", when, c.messages, c.acked, c.duplicates, c.refused,
+            c.invalid, c.retry_acked, c.batches, c.requests, c.retries, c.bytes_sent, ks.inflight, ks.paused);
+}
+
+static void tick(void *arg)
+{
+    struct sstage *st = arg;
+    int64_t now = stage_now_ms();
+    if (st->cfg->summary_interval_s > 0 && now - st->last_summary_ms >= st->cfg->summary_interval_s * 1000) {
+        st->last_summary_ms = now;
+        print_summary(st, "");
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+static int validate(const struct config *cfg, char *err, size_t n)
+{
+    static const char *const need[] = {"brokers", "retry_topic", NULL};
+    if (config_require(cfg, need, err, n) < 0)
+        return -1;
+    if (!cfg->sink_file[0] && !cfg->opensearch_url[0]) {
+        snprintf(err, n, "opensearch_url: missing (--opensearch-url, SIEMPROC_OPENSEARCH_URL, or sink_file for a file)");
+        return -1;
+    }
+    return 0;
+}
+
+static int start_workers(struct sstage *st, char *err, size_t n)
+{
+    st->nw = (int)st->cfg->workers;
+    st->w = xcalloc((size_t)st->nw, sizeof *st->w);
+    for (int i = 0; i < st->nw; i++) {
+        struct sworker *w = &st->w[i];
+        w->st = st;
+        w->rng = (unsigned)getpid() ^ (unsigned)(i * 7919) ^ (unsigned)stage_wall_ms();
+        if (!(w->sink = sink_from_config(st->cfg, st->creds, err, n)))
+            return -1;
+        os_batch_init(&w->b, w->sink->action);
+    }
+    for (int i = 0; i < st->nw; i++) {
+        if (pthread_create(&st->w[i].thread, NULL, worker_main, &st->w[i]) != 0) {
+            snprintf(err, n, "cannot start sink worker threads");
+            return -1;
+        }
+        st->w[i].started = 1;
+    }
+    return 0;
+}
+
+static int start(struct sstage *st, char *err, size_t n)
+{
+    const struct config *cfg = st->cfg;
+    if (validate(cfg, err, n) < 0)
+        return -1;
+    snprintf(st->topics, sizeof st->topics, "%s", cfg->topics[0] ? cfg->topics : cfg->output_topic);
+    snprintf(st->group, sizeof st->group, "%s", cfg->group[0] ? cfg->group : "siemproc-sink");
+    st->max_docs = (size_t)cfg->batch_max_docs;
+    st->max_bytes = (size_t)cfg->batch_max_kb * 1024;
+    st->qcap = (size_t)cfg->max_inflight + 64;
+    st->q = xcalloc(st->qcap, sizeof *st->q);
+    st->creds = sink_cred_provider(cfg);
+    if (!(st->prod = stage_producer_new(cfg, err, n)) ||
+        stage_check_topic(st->prod, cfg->retry_topic, "retry_topic", err, n) < 0)
+        return -1;
+    st->retry_t = producer_topic(st->prod, cfg->retry_topic);
+    struct kafka_source_opts ko = {.group = st->group, .topics = st->topics, .msg_size = sizeof(struct smsg),
+                                   .dispatch = dispatch, .tick = tick, .arg = st};
+    if (!(st->ks = kafka_source_new(cfg, &ko, err, n)))
+        return -1;
+    return start_workers(st, err, n);
+}
+
+struct sstage *stage_sink_new(const struct config *cfg, char *err, size_t errlen)
+{
+    struct sstage *st = xcalloc(1, sizeof *st);
+    st->cfg = cfg;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->last_summary_ms = stage_now_ms();
+    if (start(st, err, errlen) < 0) {
+        stage_sink_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void stop_workers(struct sstage *st)
+{
+    atomic_store(&st->abort, 1);
+    pthread_mutex_lock(&st->mu);
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    for (int i = 0; i < st->nw; i++)
+        if (st->w[i].started) {
+            pthread_join(st->w[i].thread, NULL);
+            st->w[i].started = 0;
+        }
+    pthread_mutex_lock(&st->mu);
+    while (st->qn) {
+        struct smsg *m = pop(st);
+        kafka_source_drop(st->ks, &m->km);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+int stage_sink_run(struct sstage *st)
+{
+    fprintf(stderr, "siemproc: sink: %d worker(s), %s -> %s %s (retry %s), batches of %zu docs / %zu KiB / %ld ms\n",
+            st->nw, st->topics, st->w[0].sink->kind, st->cfg->sink_file[0] ? st->cfg->sink_file : st->cfg->opensearch_url,
+            st->cfg->retry_topic, st->max_docs, st->max_bytes / 1024, st->cfg->batch_linger_ms);
+    int rc = kafka_source_run(st->ks);
+    stop_workers(st);
+    producer_flush(st->prod, (int)st->cfg->shutdown_timeout_ms);
+    char err[512];
+    if (producer_fatal(st->prod, err, sizeof err)) {
+        fprintf(stderr, "siemproc: kafka producer: fatal: %s\n", err);
+        rc = 1;
+    }
+    print_summary(st, " (final)");
+    return rc;
+}
+
+void stage_sink_stop(struct sstage *st)
+{
+    atomic_store(&st->draining, 1);
+    kafka_source_stop(st->ks);
+}
+
+void stage_sink_free(struct sstage *st)
+{
+    if (!st)
+        return;
+    if (st->ks)
+        stop_workers(st);
+    producer_free(st->prod);
+    kafka_source_free(st->ks);
+    for (int i = 0; st->w && i < st->nw; i++) {
+        sink_free(st->w[i].sink);
+        os_batch_free(&st->w[i].b);
+        free(st->w[i].keep);
+    }
+    free(st->w);
+    free(st->q);
+    aws_cred_provider_destroy(st->creds);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    free(st);
+}

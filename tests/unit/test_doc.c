@@ -1,0 +1,244 @@
+/* doc: nested emission, array merging, conflicts, escaping. Every emitted
+ * document is checked with jansson (duplicate keys rejected): whatever the
+ * fields held, the output must be valid JSON. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "doc.h"
+#include "testlib.h"
+
+static struct doc d;
+static buf_t out;
+
+/* Emit d and parse it back; NULL (and a failed check) when it is not valid JSON. */
+static json_t *emit(void)
+{
+    buf_reset(&out);
+    doc_emit(&d, &out);
+    json_error_t err;
+    json_t *j = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (!j) fprintf(stderr, "invalid JSON (%s): %.*s\n", err.text, (int)out.len, out.data);
+    CHECK(j != NULL);
+    return j;
+}
+
+static void add(const char *path, int kind, int array, const char *v)
+{
+    doc_add(&d, path, kind, array, v, strlen(v));
+}
+
+static const char *str_at(json_t *j, const char *path)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    json_t *cur = j;
+    for (char *tok = strtok(tmp, "."); tok && cur; tok = strtok(NULL, ".")) cur = json_object_get(cur, tok);
+    return cur && json_is_string(cur) ? json_string_value(cur) : NULL;
+}
+
+static void test_nesting(void)
+{
+    doc_reset(&d);
+    add("source.port", DV_NUM, 0, "443");
+    add("@timestamp", DV_STR, 0, "2026-11-28T03:51:22.000Z");
+    add("source.ip", DV_STR, 0, "192.0.2.1");
+    add("aws.vpcflow.version", DV_STR, 0, "5");
+    add("source.geo.country_iso_code", DV_STR, 0, "SE");
+    add("destination.ip", DV_STR, 0, "198.51.100.7");
+    add("event.kind", DV_STR, 0, "event");
+    add("aws.vpcflow.tcp_flags", DV_STR, 0, "2");
+    add("source.geo.location", DV_RAW, 0, "{\"lat\":58.4167,\"lon\":15.6167}");
+    add("network.bytes", DV_NUM, 0, "1024");
+    add("event.outcome", DV_STR, 0, "success");
+    json_t *j = emit();
+    CHECK_INT(json_object_size(j), 6);       /* @timestamp aws destination event network source */
+    CHECK_STR(str_at(j, "source.ip"), "192.0.2.1");
+    CHECK_STR(str_at(j, "source.geo.country_iso_code"), "SE");
+    CHECK_STR(str_at(j, "aws.vpcflow.tcp_flags"), "2");
+    CHECK_STR(str_at(j, "event.outcome"), "success");
+    json_t *port = json_object_get(json_object_get(j, "source"), "port");
+    CHECK(json_is_integer(port) && json_integer_value(port) == 443);
+    json_t *loc = json_object_get(json_object_get(json_object_get(j, "source"), "geo"), "location");
+    CHECK(json_is_real(json_object_get(loc, "lat")));
+    CHECK_INT(json_object_size(json_object_get(j, "source")), 3);
+    CHECK_INT(d.conflicts, 0);
+    json_decref(j);
+}
+
+static void test_arrays(void)
+{
+    doc_reset(&d);
+    add("related.ip", DV_STR, 1, "192.0.2.1");
+    add("event.category", DV_STR, 1, "network");
+    add("related.ip", DV_STR, 1, "198.51.100.7");
+    add("related.ip", DV_STR, 1, "192.0.2.1");           /* duplicate */
+    add("related.user", DV_STR, 1, "alice");              /* one value: still an array */
+    add("related.ip", DV_STR, 1, "2001:db8::1");
+    add("related.ip", DV_STR, 1, "198.51.100.7");         /* duplicate */
+    json_t *j = emit();
+    json_t *ips = json_object_get(json_object_get(j, "related"), "ip");
+    CHECK(json_is_array(ips));
+    CHECK_INT(json_array_size(ips), 3);
+    CHECK_STR(json_string_value(json_array_get(ips, 0)), "192.0.2.1");     /* insertion order */
+    CHECK_STR(json_string_value(json_array_get(ips, 1)), "198.51.100.7");
+    CHECK_STR(json_string_value(json_array_get(ips, 2)), "2001:db8::1");
+    json_t *users = json_object_get(json_object_get(j, "related"), "user");
+    CHECK(json_is_array(users) && json_array_size(users) == 1);
+    CHECK(json_is_array(json_object_get(json_object_get(j, "event"), "category")));
+    json_decref(j);
+    /* A scalar field added twice: the first value wins, no array. */
+    doc_reset(&d);
+    add("user.name", DV_STR, 0, "first");
+    add("user.name", DV_STR, 0, "second");
+    j = emit();
+    CHECK_STR(str_at(j, "user.name"), "first");
+    json_decref(j);
+}
+
+static void test_conflicts(void)
+{
+    doc_reset(&d);
+    add("aws.cloudtrail.request_parameters.bucket", DV_STR, 0, "b1");
+    add("aws.cloudtrail.request_parameters", DV_STR, 0, "{...}");
+    add("aws.cloudtrail.request_parameters.key", DV_STR, 0, "k1");
+    add("aws.cloudtrail.request_parameters.a.b", DV_STR, 0, "deep");
+    add("aws.cloudtrail.request_parameters_x", DV_STR, 0, "sibling");
+    add("aws.cloudtrail.event_type", DV_STR, 0, "AwsApiCall");
+    json_t *j = emit();
+    /* The value at the parent path wins; its would-be children are dropped and counted. */
+    CHECK_STR(str_at(j, "aws.cloudtrail.request_parameters"), "{...}");
+    CHECK_STR(str_at(j, "aws.cloudtrail.request_parameters_x"), "sibling");
+    CHECK_STR(str_at(j, "aws.cloudtrail.event_type"), "AwsApiCall");
+    CHECK_INT(d.conflicts, 3);
+    json_decref(j);
+    doc_reset(&d);
+    CHECK_INT(d.conflicts, 0);
+    add("a", DV_STR, 0, "x");
+    add("a.b", DV_STR, 0, "y");
+    add("ab", DV_STR, 0, "z");
+    j = emit();
+    CHECK_STR(str_at(j, "a"), "x");
+    CHECK_STR(str_at(j, "ab"), "z");
+    CHECK_INT(d.conflicts, 1);
+    json_decref(j);
+}
+
+static void test_escaping(void)
+{
+    doc_reset(&d);
+    add("a.quote", DV_STR, 0, "say \"hi\" \\o/");
+    add("a.ctl", DV_STR, 0, "tab\there\nnew\rline\x01\x1f");
+    add("a.utf8", DV_STR, 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    add("a.bad", DV_STR, 0, "x\xff\xfey\xc3(z\xed\xa0\x80!\xc0\xaf");
+    add("a.truncated", DV_STR, 0, "end\xe2\x82");
+    add("a.jstr", DV_JSTR, 0, "already \\\"escaped\\\" \\u00e9");
+    add("a.num", DV_NUM, 0, "-1.5e3");
+    add("a.bool", DV_BOOL, 0, "true");
+    doc_add(&d, "a.nul", DV_STR, 0, "a\0b", 3);
+    json_t *j = emit();
+    CHECK_STR(str_at(j, "a.quote"), "say \"hi\" \\o/");
+    CHECK_STR(str_at(j, "a.ctl"), "tab\there\nnew\rline\x01\x1f");
+    CHECK_STR(str_at(j, "a.utf8"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    /* Each invalid byte becomes U+FFFD; valid neighbours survive. */
+    const char *bad = str_at(j, "a.bad");
+    CHECK(bad && strncmp(bad, "x\xef\xbf\xbd\xef\xbf\xbdy", 8) == 0);
+    CHECK(bad && strstr(bad, "(z") && strstr(bad, "!"));
+    CHECK(bad && !strchr(bad, '\xff'));
+    const char *tr = str_at(j, "a.truncated");
+    CHECK(tr && strncmp(tr, "end", 3) == 0 && strstr(tr, "\xef\xbf\xbd"));
+    CHECK_STR(str_at(j, "a.jstr"), "already \"escaped\" \xc3\xa9");
+    json_t *a = json_object_get(j, "a");
+    CHECK(json_is_real(json_object_get(a, "num")) && json_real_value(json_object_get(a, "num")) == -1500.0);
+    CHECK(json_is_true(json_object_get(a, "bool")));
+    json_t *nul = json_object_get(a, "nul");
+    CHECK(nul && json_string_length(nul) == 3 && memcmp(json_string_value(nul), "a\0b", 3) == 0);
+    json_decref(j);
+}
+
+static void test_api(void)
+{
+    doc_reset(&d);
+    char tmp[16];
+    strcpy(tmp, "copied");
+    doc_add_copy(&d, "x.copy", DV_STR, 0, tmp, strlen(tmp));
+    strcpy(tmp, "CHANGED");
+    add("x.other", DV_STR, 0, "o");
+    add("x.dup", DV_STR, 1, "1");
+    add("x.dup", DV_STR, 1, "2");
+    const struct doc_field *f = doc_get(&d, "x.copy");
+    CHECK(f && f->vlen == 6 && memcmp(f->v, "copied", 6) == 0);
+    CHECK(doc_get(&d, "x.none") == NULL);
+    CHECK_INT(doc_remove(&d, "x.dup"), 2);
+    CHECK_INT(doc_remove(&d, "x.dup"), 0);
+    CHECK(doc_get(&d, "x.dup") == NULL);
+    json_t *j = emit();
+    CHECK_STR(str_at(j, "x.copy"), "copied");
+    CHECK_INT(json_object_size(json_object_get(j, "x")), 2);
+    json_decref(j);
+    /* Empty document. */
+    doc_reset(&d);
+    j = emit();
+    CHECK(json_is_object(j) && json_object_size(j) == 0);
+    json_decref(j);
+    /* Many fields: the field table and the arena grow. */
+    doc_reset(&d);
+    char path[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(path, sizeof path, "aws.many.f%d.v", i);
+        doc_add_copy(&d, arena_strndup(&d.arena, path, strlen(path)), DV_STR, 0, path, strlen(path));
+    }
+    j = emit();
+    json_t *many = json_object_get(json_object_get(j, "aws"), "many");
+    CHECK_INT(json_object_size(many), 3000);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(many, "f2999"), "v")), "aws.many.f2999.v");
+    json_decref(j);
+}
+
+/* Random documents from a small alphabet of path components and arbitrary
+ * value bytes: the output must always parse, with no duplicate keys. */
+static void test_random(void)
+{
+    static const char *comp[] = { "a", "b", "ab", "a_b", "b0", "x", "@t" };
+    static const int kinds[] = { DV_STR, DV_STR, DV_NUM, DV_BOOL };
+    srand(12345);
+    char paths[40][64];
+    unsigned char vals[40][16];
+    for (int round = 0; round < 2000; round++) {
+        doc_reset(&d);
+        int n = rand() % 40;
+        for (int i = 0; i < n; i++) {
+            int depth = 1 + rand() % 4;
+            paths[i][0] = 0;
+            for (int k = 0; k < depth; k++) {
+                if (k) strcat(paths[i], ".");
+                strcat(paths[i], comp[rand() % 7]);
+            }
+            int kind = kinds[rand() % 4];
+            size_t vl = (size_t)(rand() % 16);
+            for (size_t b = 0; b < vl; b++) vals[i][b] = (unsigned char)(rand() % 256);
+            const char *v = (const char *)vals[i];
+            if (kind == DV_NUM) { v = "42"; vl = 2; }
+            if (kind == DV_BOOL) { v = "false"; vl = 5; }
+            doc_add(&d, paths[i], kind, rand() % 2, v, vl);
+        }
+        json_t *j = emit();
+        json_decref(j);
+        if (!j) break;
+    }
+}
+
+int main(void)
+{
+    doc_init(&d);
+    buf_init(&out);
+    test_nesting();
+    test_arrays();
+    test_conflicts();
+    test_escaping();
+    test_api();
+    test_random();
+    doc_free(&d);
+    buf_free(&out);
+    return tl_done();
+}
