@@ -400,30 +400,43 @@ static const char *type_name(const struct config_key *k)
     return k->type == CFG_INT ? "integer" : k->type == CFG_BOOL ? "boolean" : k->check[0] ? "choice" : "string";
 }
 
+/* A Markdown table cell: '|' must be escaped. */
+static void md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+static void describe_key(FILE *out, const struct config_key *k, int markdown)
+{
+    char flag[128], env[128], range[96] = "";
+    derive_name(k->name, 0, flag, sizeof flag);
+    derive_name(k->name, 1, env, sizeof env);
+    if (k->check[0]) snprintf(range, sizeof range, " (%s)", k->check);
+    if (!markdown) {
+        fprintf(out, "# %s. %s%s, --%s, SIEMPROC_%s\n#%s = %s\n\n", k->help, type_name(k), range, flag, env,
+                k->name, k->def);
+        return;
+    }
+    fprintf(out, "| `%s` | `--%s` | `SIEMPROC_%s` | %s", k->name, flag, env, type_name(k));
+    md_cell(out, range);
+    fprintf(out, k->def[0] ? " | `%s` | " : " | %s(empty) | ", k->def);
+    md_cell(out, k->help);
+    fputs(" |\n", out);
+}
+
 void config_describe(FILE *out, int markdown)
 {
-    char flag[128], env[128];
-    if (markdown) {
+    if (markdown)
         fputs("| key | flag | environment | type | default | description |\n| --- | --- | --- | --- | --- | --- |\n", out);
-    } else {
+    else
         fputs("# siemproc configuration file: `key = value`, one per line; # starts a comment.\n"
               "# Every key can also be given as --flag or SIEMPROC_<KEY>; precedence: default < file < env < flag.\n"
               "# librdkafka properties pass through as kafka.<property> (all clients),\n"
               "# kafka.consumer.<property> or kafka.producer.<property>.\n\n", out);
-    }
-    for (int i = 0; i < CONFIG_NKEYS; i++) {
-        const struct config_key *k = &keys[i];
-        derive_name(k->name, 0, flag, sizeof flag);
-        derive_name(k->name, 1, env, sizeof env);
-        char range[64] = "";
-        if (k->check[0]) snprintf(range, sizeof range, " (%s)", k->check);
-        if (markdown)
-            fprintf(out, "| `%s` | `--%s` | `SIEMPROC_%s` | %s%s | `%s` | %s |\n", k->name, flag, env, type_name(k),
-                    range, k->def, k->help);
-        else
-            fprintf(out, "# %s. %s%s, --%s, SIEMPROC_%s\n#%s = %s\n\n", k->help, type_name(k), range, flag, env,
-                    k->name, k->def);
-    }
+    for (int i = 0; i < CONFIG_NKEYS; i++) describe_key(out, &keys[i], markdown);
     if (!markdown) fputs("# Example librdkafka pass-through:\n#kafka.security.protocol = SASL_SSL\n", out);
 }
 

@@ -39,7 +39,7 @@
     X(INT,  max_inflight_mb,    "max_inflight_mb",    "256",            "1..65536", 0, "raw message bytes in flight, MiB, before partitions are paused") \
     X(INT,  commit_interval_ms, "commit_interval_ms", "1000",           "10..600000", 0, "how often the done offset prefix is committed") \
     X(INT,  revoke_timeout_ms,  "revoke_timeout_ms",  "10000",          "0..600000", 0, "on a rebalance, how long to wait for in-flight work of revoked partitions") \
-    X(INT,  shutdown_timeout_ms,"shutdown_timeout_ms","30000",          "0..3600000", 0, "on SIGTERM/SIGINT, how long to drain in-flight work before committing and exiting") \
+    X(INT,  shutdown_timeout_ms,"shutdown_timeout_ms","30000",          "0..3600000", 0, "on SIGTERM/SIGINT, how long messages already begun may take to finish (queued ones are left to the next owner) before the commit and exit") \
     X(INT,  summary_interval_s, "summary_interval_s", "30",             "0..86400", 0, "period of the one-line counter summary on stderr (0 = off)") \
     X(STR,  compression,        "compression",        "lz4",            "none|gzip|snappy|lz4|zstd", 0, "compression of produced messages") \
     X(STR,  schemas,            "schemas",            "",               "", 0, "directory of the log type schemas (default: the built-in one)") \

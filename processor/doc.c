@@ -1,10 +1,16 @@
 /* doc: see doc.h. Emission sorts paths component-wise ('.' sorts before every
  * other byte) so that a parent and its children are adjacent and a value that
- * would collide with an object ("a.b" and "a.b.c") is detected in one pass. */
+ * would collide with an object ("a.b" and "a.b.c") is detected in one pass.
+ * Output is written through a raw pointer into space reserved per field: the
+ * per-byte buffer checks of buf_putc were most of the cost of emitting. */
 #include <stdlib.h>
 #include <string.h>
 #include "doc.h"
 #include "jsonw.h"
+
+/* Longer string values are escaped through the buffer in pieces instead of
+ * reserving their worst case (six times their length) at once. */
+#define INLINE_ESCAPE_MAX 4096
 
 void doc_init(struct doc *d)
 {
@@ -15,7 +21,9 @@ void doc_init(struct doc *d)
 void doc_free(struct doc *d)
 {
     free(d->f);
+    free(d->order);
     free(d->tmp);
+    free(d->open);
     arena_free(&d->arena);
 }
 
@@ -26,26 +34,52 @@ void doc_reset(struct doc *d)
     arena_reset(&d->arena);
 }
 
-void doc_add(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen)
+/* Up to 8 bytes of s as a big-endian word, zero-padded: comparing two such
+ * words compares the bytes in order, and a shorter path sorts first. */
+static uint64_t be_word(const char *s, size_t n)
+{
+    uint64_t w = 0;
+    if (n >= 8) memcpy(&w, s, 8);
+    else memcpy(&w, s, n);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+void doc_path_init(struct doc_path *p, const char *path)
+{
+    size_t n = strlen(path);
+    p->s = path;
+    p->len = (uint16_t)n;
+    p->key = be_word(path, n);
+    p->key2 = n > 8 ? be_word(path + 8, n - 8) : 0;
+}
+
+void doc_add_path(struct doc *d, const struct doc_path *p, int kind, int array, const char *v, size_t vlen)
 {
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 64;
         d->f = xrealloc(d->f, (size_t)d->cap * sizeof *d->f);
+        d->order = xrealloc(d->order, (size_t)d->cap * sizeof *d->order);
+        d->tmp = xrealloc(d->tmp, (size_t)d->cap * sizeof *d->tmp);
     }
-    struct doc_field *f = &d->f[d->n];
-    size_t plen = strlen(path);
-    uint64_t key = 0, key2 = 0;
-    for (size_t i = 0; i < 8; i++) key = key << 8 | (i < plen ? (unsigned char)path[i] : 0);
-    for (size_t i = 8; i < 16; i++) key2 = key2 << 8 | (i < plen ? (unsigned char)path[i] : 0);
-    f->key = key;
-    f->key2 = key2;
-    f->path = path;
-    f->plen = (uint16_t)plen;
+    struct doc_field *f = &d->f[d->n++];
+    f->key = p->key;
+    f->key2 = p->key2;
+    f->path = p->s;
+    f->plen = p->len;
     f->kind = (uint8_t)kind;
     f->array = (uint8_t)array;
     f->v = v;
     f->vlen = (uint32_t)vlen;
-    f->seq = (uint32_t)d->n++;
+}
+
+void doc_add(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen)
+{
+    struct doc_path p;
+    doc_path_init(&p, path);
+    doc_add_path(d, &p, kind, array, v, vlen);
 }
 
 void doc_add_copy(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen)
@@ -53,18 +87,33 @@ void doc_add_copy(struct doc *d, const char *path, int kind, int array, const ch
     doc_add(d, path, kind, array, arena_strndup(&d->arena, v, vlen), vlen);
 }
 
-const struct doc_field *doc_get(const struct doc *d, const char *path)
+static int same_path(const struct doc_field *f, const struct doc_path *p)
+{
+    return f->key == p->key && f->key2 == p->key2 && f->plen == p->len &&
+           (p->len <= 16 || memcmp(f->path + 16, p->s + 16, p->len - 16u) == 0);
+}
+
+const struct doc_field *doc_get_path(const struct doc *d, const struct doc_path *p)
 {
     for (int i = 0; i < d->n; i++)
-        if (strcmp(d->f[i].path, path) == 0) return &d->f[i];
+        if (same_path(&d->f[i], p)) return &d->f[i];
     return NULL;
+}
+
+const struct doc_field *doc_get(const struct doc *d, const char *path)
+{
+    struct doc_path p;
+    doc_path_init(&p, path);
+    return doc_get_path(d, &p);
 }
 
 int doc_remove(struct doc *d, const char *path)
 {
+    struct doc_path p;
+    doc_path_init(&p, path);
     int w = 0, removed = 0;
     for (int i = 0; i < d->n; i++) {
-        if (strcmp(d->f[i].path, path) == 0) { removed++; continue; }
+        if (same_path(&d->f[i], &p)) { removed++; continue; }
         d->f[w++] = d->f[i];
     }
     d->n = w;
@@ -79,62 +128,86 @@ static int path_cmp(const struct doc_field *a, const struct doc_field *b)
     if (a->key != b->key) return a->key < b->key ? -1 : 1;
     if (a->key2 != b->key2) return a->key2 < b->key2 ? -1 : 1;
     size_t n = a->plen < b->plen ? a->plen : b->plen;
-    int c = memcmp(a->path, b->path, n);
+    int c = n > 16 ? memcmp(a->path + 16, b->path + 16, n - 16) : 0;
     if (c) return c;
     return a->plen < b->plen ? -1 : a->plen > b->plen;
 }
 
-static int field_less(const struct doc_field *a, const struct doc_field *b)
+/* Field a goes before field b: by path, then in insertion order (the
+ * indexes are insertion order), which keeps the first added scalar first. */
+static int before(const struct doc_field *f, int a, int b)
 {
-    int c = path_cmp(a, b);
-    return c < 0 || (c == 0 && a->seq < b->seq);
+    int c = path_cmp(&f[a], &f[b]);
+    return c < 0 || (c == 0 && a < b);
 }
 
-/* Natural merge sort, stable. Rules are pre-sorted by target at schema load,
- * so a document is a long ascending run plus a few short ones (fixed fields,
- * related.*, vendor columns): merging runs costs a few passes, where an
- * insertion sort would drag each late field across the whole document. */
-static void merge(const struct doc_field *a, int na, const struct doc_field *b, int nb, struct doc_field *out)
+/* Natural merge sort of the field indexes. Rules are pre-sorted by target at
+ * schema load, so a document is a long ascending run plus a few short ones
+ * (fixed fields, related.*, vendor columns): merging runs costs a few passes,
+ * where an insertion sort would drag each late field across the document. */
+static void merge(const struct doc_field *f, const int *a, int na, const int *b, int nb, int *out)
 {
     int i = 0, j = 0, k = 0;
-    while (i < na && j < nb) out[k++] = field_less(&b[j], &a[i]) ? b[j++] : a[i++];
+    while (i < na && j < nb) out[k++] = before(f, b[j], a[i]) ? b[j++] : a[i++];
     while (i < na) out[k++] = a[i++];
     while (j < nb) out[k++] = b[j++];
+}
+
+/* End of the ascending run that starts at i. */
+static int run_end(const struct doc_field *f, const int *idx, int i, int n)
+{
+    while (i + 1 < n && !before(f, idx[i + 1], idx[i])) i++;
+    return i + 1;
 }
 
 static void sort_fields(struct doc *d)
 {
     int n = d->n;
-    if (n < 2) return;
-    if (d->tmp_cap < n) {
-        d->tmp_cap = d->cap;
-        d->tmp = xrealloc(d->tmp, (size_t)d->tmp_cap * sizeof *d->tmp);
-    }
-    struct doc_field *src = d->f, *dst = d->tmp;
+    for (int i = 0; i < n; i++) d->order[i] = i;
+    int *src = d->order, *dst = d->tmp;
     for (;;) {
-        int runs = 0, i = 0;
-        while (i < n) {
-            int a0 = i;
-            while (i + 1 < n && !field_less(&src[i + 1], &src[i])) i++;
-            int a1 = ++i;
-            while (i + 1 < n && !field_less(&src[i + 1], &src[i])) i++;
-            int b1 = i < n ? ++i : i;
-            merge(src + a0, a1 - a0, src + a1, b1 - a1, dst + a0);
-            runs++;
+        int runs = 0;
+        for (int i = 0; i < n; runs++) {
+            int a1 = run_end(d->f, src, i, n);
+            int b1 = a1 < n ? run_end(d->f, src, a1, n) : n;
+            merge(d->f, src + i, a1 - i, src + a1, b1 - a1, dst + i);
+            i = b1;
         }
-        struct doc_field *t = src; src = dst; dst = t;
+        int *t = src; src = dst; dst = t;
         if (runs <= 1) break;
     }
-    if (src != d->f) memcpy(d->f, src, (size_t)n * sizeof *src);
+    if (src != d->order) memcpy(d->order, src, (size_t)n * sizeof *src);
 }
 
-static void write_value(buf_t *out, const struct doc_field *f)
+/* Room for n more bytes at o, which points into out; the buffer may move. */
+static inline char *room(buf_t *out, char *o, size_t n)
 {
-    switch (f->kind) {
-    case DV_STR:  jw_string(out, f->v, f->vlen); break;
-    case DV_JSTR: buf_putc(out, '"'); buf_append(out, f->v, f->vlen); buf_putc(out, '"'); break;
-    default:      buf_append(out, f->v, f->vlen); break;
+    if ((size_t)(out->data + out->cap - o) > n) return o;
+    out->len = (size_t)(o - out->data);
+    buf_reserve(out, n);
+    return out->data + out->len;
+}
+
+static char *write_value(buf_t *out, char *o, const struct doc_field *f)
+{
+    if (f->kind == DV_STR && f->vlen > INLINE_ESCAPE_MAX) {
+        out->len = (size_t)(o - out->data);
+        jw_string(out, f->v, f->vlen);
+        return out->data + out->len;
     }
+    if (f->kind == DV_STR) {
+        o = room(out, o, JW_ESCAPED_MAX(f->vlen) + 2);
+        *o++ = '"';
+        o = jw_escape_to(o, f->v, f->vlen);
+        *o++ = '"';
+        return o;
+    }
+    o = room(out, o, f->vlen + 2);
+    if (f->kind == DV_JSTR) *o++ = '"';
+    memcpy(o, f->v, f->vlen);
+    o += f->vlen;
+    if (f->kind == DV_JSTR) *o++ = '"';
+    return o;
 }
 
 static int same_value(const struct doc_field *a, const struct doc_field *b)
@@ -142,79 +215,86 @@ static int same_value(const struct doc_field *a, const struct doc_field *b)
     return a->vlen == b->vlen && memcmp(a->v, b->v, a->vlen) == 0;
 }
 
-/* Write the values of fields [i, j) that share one path. */
-static void write_group(buf_t *out, const struct doc_field *f, int i, int j)
+/* Write the values of sorted fields [i, j), which share one path. */
+static char *write_group(const struct doc *d, buf_t *out, char *o, int i, int j)
 {
-    if (!f[i].array) { write_value(out, &f[i]); return; }
-    buf_putc(out, '[');
+    const struct doc_field *f = d->f;
+    const int *idx = d->order;
+    if (!f[idx[i]].array) return write_value(out, o, &f[idx[i]]);
+    *o++ = '[';      /* the caller's room() left a byte for it */
     for (int k = i; k < j; k++) {
         int dup = 0;
-        for (int m = i; m < k && !dup; m++) dup = same_value(&f[m], &f[k]);
+        for (int m = i; m < k && !dup; m++) dup = same_value(&f[idx[m]], &f[idx[k]]);
         if (dup) continue;
-        if (k > i) buf_putc(out, ',');
-        write_value(out, &f[k]);
+        if (k > i) *o++ = ',';
+        o = write_value(out, o, &f[idx[k]]);
+        o = room(out, o, 1);
     }
-    buf_putc(out, ']');
+    *o++ = ']';
+    return o;
 }
 
-/* Write "name":{"name":{... for components of p from byte `from` on, up to
- * and including the leaf's key. Returns the number of objects opened. */
-static int open_components(buf_t *out, const char *p, size_t plen, size_t from, int need_comma)
+/* Bytes two paths share before they differ. */
+static size_t common_prefix(const struct doc_field *a, const struct doc_field *b)
 {
-    int opened = 0;
-    buf_reserve(out, plen - from + 4 * 8 + 4);
-    for (;;) {
-        const char *dot = memchr(p + from, '.', plen - from);
-        size_t end = dot ? (size_t)(dot - p) : plen;
-        buf_reserve(out, end - from + 6);
-        char *o = out->data + out->len;
-        if (need_comma) *o++ = ',';
-        *o++ = '"';
-        memcpy(o, p + from, end - from);      /* path characters need no escaping */
-        o += end - from;
-        *o++ = '"';
-        *o++ = ':';
-        if (dot) *o++ = '{';
-        out->len = (size_t)(o - out->data);
-        if (!dot) return opened;
-        opened++;
-        need_comma = 0;
-        from = end + 1;
+    uint64_t x = a->key ^ b->key;
+    if (x) return (size_t)__builtin_clzll(x) / 8;
+    x = a->key2 ^ b->key2;
+    if (x) return 8 + (size_t)__builtin_clzll(x) / 8;
+    size_t n = a->plen < b->plen ? a->plen : b->plen, k = 16;
+    while (k < n && a->path[k] == b->path[k]) k++;
+    return k < n ? k : n;
+}
+
+/* Write "name":{"name":{..."leaf": for the components of f's path from byte
+ * `from` on, pushing each object opened onto d->open. */
+static char *open_components(struct doc *d, char *o, const struct doc_field *f, size_t from, int *depth)
+{
+    *o++ = '"';
+    for (size_t k = from; k < f->plen; k++) {      /* path characters need no escaping */
+        char c = f->path[k];
+        if (c != '.') { *o++ = c; continue; }
+        memcpy(o, "\":{\"", 4);
+        o += 4;
+        d->open[(*depth)++] = (int)k;
     }
+    *o++ = '"';
+    *o++ = ':';
+    return o;
 }
 
 void doc_emit(struct doc *d, buf_t *out)
 {
-    struct doc_field *f = d->f;
     sort_fields(d);
-    const char *prev = "";     /* last leaf written; the open objects are its parents */
-    size_t prevlen = 0;
+    buf_reserve(out, 1);
+    char *o = out->data + out->len;
+    *o++ = '{';
+    const struct doc_field *prev = NULL;    /* last leaf written; the open objects are its parents */
     int depth = 0;
-    buf_putc(out, '{');
     for (int i = 0; i < d->n;) {
+        const struct doc_field *f = &d->f[d->order[i]];
         int j = i + 1;
-        while (j < d->n && path_cmp(&f[i], &f[j]) == 0) j++;
-        const char *p = f[i].path;
-        size_t plen = f[i].plen;
-        /* Common byte prefix with the previous leaf, cut back to a component boundary. */
-        size_t k = 0, lim = plen < prevlen ? plen : prevlen, boundary = 0;
-        int kept = 0;
-        while (k < lim && p[k] == prev[k]) {
-            if (p[k] == '.') { boundary = k + 1; kept++; }
-            k++;
-        }
-        if (k == prevlen && prevlen && k < plen && p[k] == '.') {
+        while (j < d->n && path_cmp(f, &d->f[d->order[j]]) == 0) j++;
+        size_t shared = prev ? common_prefix(prev, f) : 0;
+        if (prev && shared == prev->plen && shared < f->plen && f->path[shared] == '.') {
             d->conflicts += j - i;     /* "a.b" holds a value, so "a.b.c" cannot be written */
             i = j;
             continue;
         }
-        for (; depth > kept; depth--) buf_putc(out, '}');
-        depth += open_components(out, p, plen, boundary, i > 0);
-        write_group(out, f, i, j);
-        prev = p;
-        prevlen = plen;
+        if (d->open_cap < depth + f->plen) {
+            d->open_cap = depth + f->plen;
+            d->open = xrealloc(d->open, (size_t)d->open_cap * sizeof *d->open);
+        }
+        o = room(out, o, (size_t)depth + 5 * (size_t)f->plen + 8);
+        for (; depth > 0 && (size_t)d->open[depth - 1] >= shared; depth--) *o++ = '}';
+        if (prev) *o++ = ',';
+        o = open_components(d, o, f, depth ? (size_t)d->open[depth - 1] + 1 : 0, &depth);
+        o = write_group(d, out, o, i, j);
+        prev = f;
         i = j;
     }
-    for (; depth > 0; depth--) buf_putc(out, '}');
-    buf_putc(out, '}');
+    o = room(out, o, (size_t)depth + 1);
+    for (; depth > 0; depth--) *o++ = '}';
+    *o++ = '}';
+    out->len = (size_t)(o - out->data);
 }

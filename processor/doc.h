@@ -18,22 +18,33 @@ enum dkind {
     DV_RAW     /* a JSON value written verbatim (objects, geo_point) */
 };
 
+/* A path prepared for adding: its length and its first 16 bytes as two
+ * big-endian words, so that most comparisons while sorting are one or two
+ * integer compares. Paths known in advance (schema targets, the engine's own
+ * fields) are prepared once with doc_path_init(). */
+struct doc_path {
+    uint64_t    key, key2;
+    const char *s;
+    uint16_t    len;
+};
+
 struct doc_field {
-    uint64_t    key, key2; /* path bytes 0-7 and 8-15, big-endian: most comparisons end here */
+    uint64_t    key, key2; /* as in doc_path */
     const char *path;
     const char *v;
     uint32_t    vlen;
     uint16_t    plen;
     uint8_t     kind;
     uint8_t     array;     /* ECS normalizes this field to an array */
-    uint32_t    seq;       /* insertion order: first added wins for scalars */
 };
 
 struct doc {
-    struct doc_field *f;
+    struct doc_field *f;   /* in insertion order: for scalars the first added wins */
     int      n, cap;
-    struct doc_field *tmp;     /* merge buffer for doc_emit */
-    int      tmp_cap;
+    int     *order;        /* doc_emit: field indexes sorted by path */
+    int     *tmp;          /* merge buffer for the sort */
+    int     *open;         /* doc_emit: where each open object's component ends in the last path */
+    int      open_cap;
     arena_t  arena;
     int      conflicts;    /* fields dropped because a parent path held a value */
 };
@@ -41,10 +52,15 @@ struct doc {
 void doc_init(struct doc *d);
 void doc_free(struct doc *d);
 void doc_reset(struct doc *d);
+/* path must be a C string that outlives p. */
+void doc_path_init(struct doc_path *p, const char *path);
+void doc_add_path(struct doc *d, const struct doc_path *p, int kind, int array, const char *v, size_t vlen);
 void doc_add(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen);
 /* Copies v into the arena first. */
 void doc_add_copy(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen);
+/* The first field added at path, or NULL. */
 const struct doc_field *doc_get(const struct doc *d, const char *path);
+const struct doc_field *doc_get_path(const struct doc *d, const struct doc_path *p);
 int  doc_remove(struct doc *d, const char *path);
 /* Append the document as one line of nested JSON (no newline). */
 void doc_emit(struct doc *d, buf_t *out);

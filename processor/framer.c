@@ -315,6 +315,7 @@ static int finish_json(struct framer *f)
 
 int framer_feed(struct framer *f, const char *data, size_t len)
 {
+    if (len == 0) return 0;     /* an empty chunk (an empty S3 object) may come with data == NULL */
     return f->mode == FRAME_JSON ? feed_json(f, data, len) : feed_lines(f, data, len);
 }
 

@@ -1,75 +1,96 @@
-/* jsonw: JSON string escaping. Runs of safe bytes are copied in one append;
+/* jsonw: JSON string escaping. Safe bytes are copied eight at a time;
  * invalid UTF-8 becomes U+FFFD so every document we emit is valid JSON that
  * OpenSearch will accept, whatever bytes the log contained. */
 #include <stdint.h>
 #include <string.h>
+#include "jscan.h"
 #include "jsonw.h"
 
 static const char hexd[] = "0123456789abcdef";
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
-/* 1 for bytes that end a run of bytes copied verbatim. */
+/* 1 for bytes that cannot be copied as they are. */
 static const unsigned char special[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
 };
 
-void jw_escape(buf_t *b, const char *str, size_t n)
+/* Non-zero when any of the 8 bytes in w is special (< 0x20, '"', '\\', >= 0x80). */
+static inline uint64_t word_special(uint64_t w)
+{
+    uint64_t hi = w & 0x8080808080808080ULL;
+    uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+    uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
+    uint64_t zq = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
+    uint64_t zb = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
+    return hi | ctl | zq | zb;
+}
+
+/* The escape of one special byte c (not valid UTF-8 when >= 0x80). */
+static char *escape_byte(char *o, unsigned c)
+{
+    *o++ = '\\';
+    switch (c) {
+    case '"': case '\\': *o++ = (char)c; return o;
+    case '\n': *o++ = 'n'; return o;
+    case '\r': *o++ = 'r'; return o;
+    case '\t': *o++ = 't'; return o;
+    }
+    if (c >= 0x80) { memcpy(o, "ufffd", 5); return o + 5; }
+    memcpy(o, "u00", 3);
+    o[3] = hexd[c >> 4];
+    o[4] = hexd[c & 15];
+    return o + 5;
+}
+
+char *jw_escape_to(char *o, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    size_t run = 0, i = 0;
-    buf_reserve(b, n + 2);
-    while (i < n) {
-        /* Eight bytes at a time while none is special. */
+    size_t i = 0;
+    for (;;) {
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            uint64_t hi = w & 0x8080808080808080ULL;
-            uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
-            uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
-            uint64_t zq = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
-            uint64_t zb = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
-            if (hi | ctl | zq | zb) break;
+            if (word_special(w)) break;
+            memcpy(o, &w, 8);
+            o += 8;
             i += 8;
         }
-        while (i < n && !special[s[i]]) i++;
-        if (i >= n) break;
-        unsigned c = s[i];
-        if (c >= 0x80) {
-            size_t l = utf8_len(s + i, n - i);
-            if (l) { i += l; continue; }
+        while (i < n && !special[s[i]]) *o++ = (char)s[i++];
+        if (i >= n) return o;
+        size_t l = s[i] >= 0x80 ? utf8_seq_len(s + i, n - i) : 0;
+        if (l) {
+            memcpy(o, s + i, l);
+            o += l;
+            i += l;
+        } else {
+            o = escape_byte(o, s[i++]);
         }
-        buf_append(b, s + run, i - run);
-        if (c == '"' || c == '\\') { buf_putc(b, '\\'); buf_putc(b, (char)c); }
-        else if (c == '\n') buf_append(b, "\\n", 2);
-        else if (c == '\r') buf_append(b, "\\r", 2);
-        else if (c == '\t') buf_append(b, "\\t", 2);
-        else if (c < 0x20) {
-            char u[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
-            buf_append(b, u, 6);
-        } else buf_append(b, "\\ufffd", 6);
-        i++;
-        run = i;
     }
-    buf_append(b, s + run, n - run);
+}
+
+/* Largest k <= max such that s[0..k) does not end inside a valid UTF-8
+ * sequence: escaping a string in pieces must give what escaping it whole does. */
+static size_t piece_end(const unsigned char *s, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    for (size_t back = 1; back <= 3; back++) {
+        if ((s[max - back] & 0xC0) == 0x80) continue;
+        return utf8_seq_len(s + max - back, n - (max - back)) > back ? max - back : max;
+    }
+    return max;
+}
+
+#define PIECE 4096
+
+/* In pieces, so a huge value reserves a few times a piece, not 6x itself. */
+void jw_escape(buf_t *b, const char *s, size_t n)
+{
+    while (n) {
+        size_t k = piece_end((const unsigned char *)s, n, PIECE);
+        buf_reserve(b, JW_ESCAPED_MAX(k));
+        b->len = (size_t)(jw_escape_to(b->data + b->len, s, k) - b->data);
+        s += k;
+        n -= k;
+    }
 }
 
 void jw_string(buf_t *b, const char *s, size_t n)

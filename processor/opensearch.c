@@ -728,8 +728,13 @@ void os_batch_summarize(const struct os_batch *b, struct os_bulk_summary *s)
             s->failed++;
     }
     s->status = s->retry ? OS_RETRY : s->failed ? OS_FAIL : OS_OK;
-    if (s->status != OS_OK && !s->error[0])
-        snprintf(s->error, sizeof s->error, "%zu of %zu documents not accepted", b->n - s->ok, b->n);
+    if (s->status == OS_OK || s->error[0])
+        return;
+    const struct os_item *first = b->items;
+    while (first->status == OS_OK)
+        first++;
+    snprintf(s->error, sizeof s->error, "%zu of %zu documents not accepted, e.g. HTTP %d %s: %s", b->n - s->ok, b->n,
+             first->http, first->error_type, first->error_reason);
 }
 
 int os_bulk(struct os_client *c, struct os_batch *b, struct os_bulk_summary *s)

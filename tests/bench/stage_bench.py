@@ -87,13 +87,13 @@ def peak_rss_kb(pid):
     return 0
 
 
-def run(kafka, s3, scenario, events, workers, log_dir):
+def run(kafka, s3, scenario, events, workers, log_dir, extra=()):
     import confluent_kafka
     raw, out, retry, group = su.topics(kafka, partitions=4)
     total, raw_bytes = fill_cwl(kafka, raw, events) if scenario == "cwl" else fill_s3(kafka, s3, raw, events)
     watcher = confluent_kafka.Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": infra.unique("w")})
     stage = su.Stage(kafka, s3 if scenario == "s3" else None, log_dir, topics=raw, out=out, retry=retry,
-                     group=group, args=["--workers", str(workers)], name=f"bench-{scenario}")
+                     group=group, args=["--workers", str(workers), *extra], name=f"bench-{scenario}")
     t0 = time.monotonic()
     stage.start()
     samples, rss, cpu = [], 0, 0.0
@@ -129,12 +129,13 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenario", choices=["cwl", "s3", "both"], default="both")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--stage-args", default="", help="extra stage flags, e.g. \"--compression zstd\"")
     a = ap.parse_args()
     su.need_binary()
     kafka = infra.Kafka(secure=os.environ.get("KAFKA_SECURE", "1") == "1").start()
     s3 = infra.S3().start()
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-    results = [run(kafka, s3, sc, a.events, a.workers, log_dir)
+    results = [run(kafka, s3, sc, a.events, a.workers, log_dir, a.stage_args.split())
                for sc in (["cwl", "s3"] if a.scenario == "both" else [a.scenario])]
     print(f"# {os.cpu_count()} CPUs; broker and S3 server on the same machine")
     for r in results:

@@ -197,15 +197,20 @@ def strip(doc):
     return d
 
 
-def parse_reference(path, *args):
-    """{id: document} from `siemproc parse --bulk ARGS PATH`."""
-    out = subprocess.run([str(need_binary()), "parse", "--bulk", *args, str(path)], capture_output=True,
-                         check=False, timeout=300)
-    lines = out.stdout.splitlines()
-    docs = {}
+def reference(path, *args):
+    """(sorted [(id, index, document JSON)], records failed) of `siemproc parse
+    --bulk ARGS PATH`; (None, 0) when parse cannot tell the log type."""
+    proc = subprocess.run([str(need_binary()), "parse", "--bulk", *args, str(path)], capture_output=True,
+                          timeout=300)
+    if proc.returncode == 2:
+        return None, 0
+    lines = proc.stdout.splitlines()
+    docs = []
     for action, doc in zip(lines[0::2], lines[1::2]):
-        docs[json.loads(action)["index"]["_id"]] = strip(doc)
-    return docs
+        a = json.loads(action)["index"]
+        docs.append((a["_id"], a["_index"], json.dumps(strip(doc), sort_keys=True)))
+    summary = proc.stderr.decode().split("summary: parsed=")[1]
+    return sorted(docs), int(summary.split("failed=")[1].split()[0])
 
 
 def digest(value):
@@ -230,16 +235,20 @@ def reference_ids(path, key):
     return {json.loads(a)["index"]["_id"].encode(): digest(d) for a, d in zip(out[0::2], out[1::2])}
 
 
-def docs_by_id(msgs):
-    """{id: document} of output messages; asserts duplicates are identical."""
-    docs = {}
-    for key, value, *_ in msgs:
-        k = key.decode()
-        d = strip(value)
-        if k in docs:
-            assert docs[k] == d, f"duplicate id {k} with a different document"
-        docs[k] = d
-    return docs
+def produce_with_offsets(kafka, topic, messages):
+    """Produce (value, headers) pairs; returns [(partition, offset)] in order."""
+    ck = _need("confluent_kafka", "confluent-kafka")
+    p = ck.Producer({"bootstrap.servers": kafka.bootstrap, "enable.idempotence": True})
+    where = [None] * len(messages)
+
+    def on_delivery(i):
+        return lambda err, msg: where.__setitem__(i, (msg.partition(), msg.offset()) if err is None else err)
+
+    for i, (value, headers) in enumerate(messages):
+        p.produce(topic, value=value, headers=headers, on_delivery=on_delivery(i))
+    assert p.flush(30) == 0
+    assert all(isinstance(w, tuple) for w in where), where
+    return where
 
 
 # ---- payloads -------------------------------------------------------------------

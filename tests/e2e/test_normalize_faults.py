@@ -143,11 +143,11 @@ def test_rebalance_two_instances(kafka, s3, proxy, tmp_path):
     raw, out, retry, group = su.topics(kafka, partitions=6)
     bucket = s3.make_bucket(unique("shared"))
     objs = upload_vpc(s3, bucket, tmp_path, 24, 1500, seed=4)
-    for key, _ in objs:
-        proxy.rule(key, delay=0.4)
+    for key, _ in objs:                               # ~12 s of work for one instance alone: the second
+        proxy.rule(key, delay=0.5)                    # one joins long before the first could finish
     kafka.produce(raw, [(f"k{i}", su.s3_notification(bucket, [k])) for i, (k, _) in enumerate(objs)])
     mk = lambda name: su.Stage(kafka, s3, tmp_path, topics=raw, out=out, retry=retry, group=group,
-                               s3_endpoint=proxy.endpoint, name=name)
+                               s3_endpoint=proxy.endpoint, name=name, args=["--workers", "1"])
     a = mk("a").start()
     a.wait_log(r"docs=[1-9]")
     b = mk("b").start()
@@ -171,8 +171,7 @@ def test_sigterm_drains_commits_and_exits_zero(kafka, s3, proxy, tmp_path):
     objs = upload_vpc(s3, bucket, tmp_path, 20, 1000, seed=5)
     for key, _ in objs:
         proxy.rule(key, delay=0.3)
-    from test_normalize_stage import produce_with_offsets
-    where = produce_with_offsets(kafka, raw, [(su.s3_notification(bucket, [k]).encode(), None) for k, _ in objs])
+    where = su.produce_with_offsets(kafka, raw, [(su.s3_notification(bucket, [k]).encode(), None) for k, _ in objs])
     mk = lambda: su.Stage(kafka, s3, tmp_path, topics=raw, out=out, retry=retry, group=group,
                           s3_endpoint=proxy.endpoint, args=["--shutdown-timeout-ms", "10000"])
     stage = mk().start()

@@ -8,9 +8,6 @@ import json
 import os
 import subprocess
 from collections import Counter
-from pathlib import Path
-
-import pytest
 
 import stage_util as su
 from infra import REPO, unique
@@ -18,23 +15,6 @@ from infra import REPO, unique
 FIXTURES = REPO / "tests" / "fixtures"
 EVENT_TIME = "2024-01-01T00:05:00.000Z"
 EVENT_EPOCH = 1704067500
-
-
-def reference(path, *args):
-    """(sorted [(id, index, doc-json)], records failed) of `siemproc parse --bulk ARGS PATH`;
-    None when parse cannot tell the log type."""
-    proc = subprocess.run([str(su.need_binary()), "parse", "--bulk", *args, str(path)], capture_output=True,
-                          timeout=300)
-    if proc.returncode == 2:
-        return None, 0
-    lines = proc.stdout.splitlines()
-    docs = []
-    for action, doc in zip(lines[0::2], lines[1::2]):
-        a = json.loads(action)["index"]
-        docs.append((a["_id"], a["_index"], json.dumps(su.strip(doc), sort_keys=True)))
-    summary = proc.stderr.decode().split("summary: parsed=")[1]
-    failed = int(summary.split("failed=")[1].split()[0])
-    return docs, failed
 
 
 def output_docs(msgs):
@@ -105,7 +85,7 @@ def test_s3_notifications_match_parse(kafka, s3, tmp_path):
         local = tmp_path / f"obj{n}"
         local.write_bytes(data)
         os.utime(local, (EVENT_EPOCH, EVENT_EPOCH))
-        docs, failed = reference(local, "--s3-key", key)
+        docs, failed = su.reference(local, "--s3-key", key)
         if docs is None:
             unknown_keys.append(key)
             continue
@@ -188,22 +168,6 @@ def test_s3_failures_go_to_retry_topic_with_reason(kafka, s3, tmp_path):
     assert committed == ends
 
 
-def produce_with_offsets(kafka, topic, messages):
-    """Produce (value, headers) pairs; returns [(partition, offset)] in order."""
-    import confluent_kafka
-    p = confluent_kafka.Producer({"bootstrap.servers": kafka.bootstrap, "enable.idempotence": True})
-    where = [None] * len(messages)
-
-    def cb(i):
-        return lambda err, msg: where.__setitem__(i, (msg.partition(), msg.offset()) if err is None else err)
-
-    for i, (value, headers) in enumerate(messages):
-        p.produce(topic, value=value, headers=headers, on_delivery=cb(i))
-    assert p.flush(30) == 0
-    assert all(isinstance(w, tuple) for w in where), where
-    return where
-
-
 def test_cloudwatch_logs_payloads_and_raw_records(kafka, tmp_path):
     raw, out, retry, group = su.topics(kafka)
     mapped = unique("raw-mapped")
@@ -227,23 +191,23 @@ def test_cloudwatch_logs_payloads_and_raw_records(kafka, tmp_path):
     records = [(line.encode(), [("log_type", b"vpcflowlogs")]) for line in vpc[:40]] + \
               [(trail, [("log_type", b"cloudtrail")])]
     msgs = [(p, None) for p, _ in payloads] + records + [(control, None)] + bad
-    where = produce_with_offsets(kafka, raw, msgs)
+    where = su.produce_with_offsets(kafka, raw, msgs)
     mapped_lines = vpc[100:130]
-    where_mapped = produce_with_offsets(kafka, mapped, [(ln.encode(), None) for ln in mapped_lines])
+    where_mapped = su.produce_with_offsets(kafka, mapped, [(ln.encode(), None) for ln in mapped_lines])
 
     expected = []
     for i, (_, plain) in enumerate(payloads):
         f = tmp_path / f"cwl{i}"
         f.write_bytes(plain)
-        expected += reference(f)[0]
+        expected += su.reference(f)[0]
     for (value, headers), (part, off) in zip(records, where[len(payloads):]):
         f = tmp_path / f"rec{part}-{off}"
         f.write_bytes(value)
-        expected += reference(f, "--type", headers[0][1].decode(), "--s3-key", f"{raw}/{part}/{off}")[0]
+        expected += su.reference(f, "--type", headers[0][1].decode(), "--s3-key", f"{raw}/{part}/{off}")[0]
     for line, (part, off) in zip(mapped_lines, where_mapped):
         f = tmp_path / f"map{part}-{off}"
         f.write_text(line)
-        expected += reference(f, "--type", "vpcflowlogs", "--s3-key", f"{mapped}/{part}/{off}")[0]
+        expected += su.reference(f, "--type", "vpcflowlogs", "--s3-key", f"{mapped}/{part}/{off}")[0]
     # parse names the key it was given; the stage does not emit a Kafka origin as an S3 key.
     expected = sorted((i, x, json.dumps(_drop_key(json.loads(d)), sort_keys=True)) for i, x, d in expected)
 

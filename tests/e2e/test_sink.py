@@ -181,6 +181,7 @@ def test_kill9_mid_batch_loses_nothing_duplicates_nothing(kafka, opensearch, ref
             time.sleep(0.2)
         sink.kill9()
         assert 0 < n < len(docs), "the sink should be killed mid-run"
+        at_kill, _ = su.committed_all(kafka, group, topic, timeout=1)
         sink = start_sink(kafka, opensearch.url, topic, retry, group, tmp_path, *args, name="sink-again")
         want = sinklib.expected_ids(docs)
         got = sinklib.wait_ids(opensearch, prefix, want, timeout=240, proc=sink)
@@ -190,8 +191,12 @@ def test_kill9_mid_batch_loses_nothing_duplicates_nothing(kafka, opensearch, ref
     finally:
         assert sink.stop() == 0
         opensearch.request("DELETE", f"/{prefix}*")
-    # The second run re-sent what the first had not committed: 409s, counted as acknowledged.
-    assert sink.counters("sink")["duplicates"] > 0
+    # The second run resumed exactly at the committed offsets: everything after
+    # them was sent again (what the first run had indexed but not committed
+    # comes back as 409s, counted as acknowledged).
+    resumed = sum(ends[p] - max(at_kill.get(p, 0), 0) for p in ends)
+    c = sink.counters("sink")
+    assert c["messages"] == resumed and c["acked"] == resumed
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +228,7 @@ def test_429s_back_off_and_lose_nothing(kafka, throttled_opensearch, reference, 
         os_.request("DELETE", f"/{prefix}*")
     c = sink.counters("sink")
     assert c["retries"] > 0, "no 429 was provoked"
-    assert "es_rejected_execution_exception" in sink.text() or "429" in sink.text()
+    assert "rejected_execution_exception" in sink.text()  # the real 429 (es_rejected_... on Elasticsearch)
     assert c["refused"] == 0 and c["acked"] == len(docs)
 
 
