@@ -17,6 +17,7 @@ enum sep { SEP_WS, SEP_TAB, SEP_SPACE, SEP_COMMA };
 
 struct fields_cfg {
     enum sep       sep;
+    unsigned char  sep_byte[256];    /* 1 for the bytes that separate columns */
     int            quotes, brackets, allow_extra, min_columns;
     int            join_after_comma; /* "a, b": a space after a comma does not end the column */
     struct layout  deflt;
@@ -61,6 +62,16 @@ static int layout_from_json(struct layout *l, const json_t *arr)
     return 0;
 }
 
+static int is_sep(enum sep sep, char c)
+{
+    switch (sep) {
+    case SEP_WS:    return c == ' ' || c == '\t';
+    case SEP_TAB:   return c == '\t';
+    case SEP_SPACE: return c == ' ';
+    default:        return c == ',';
+    }
+}
+
 static char *opt(const json_t *f, const char *k)
 {
     const char *s = json_string_value(json_object_get(f, k));
@@ -85,6 +96,7 @@ static void *fields_compile(const json_t *f, char *err, size_t errlen)
     struct fields_cfg *c = xcalloc(1, sizeof *c);
     const char *sep = json_string_value(json_object_get(f, "separator"));
     c->sep = !sep || !strcmp(sep, "ws") ? SEP_WS : !strcmp(sep, "tab") ? SEP_TAB : !strcmp(sep, "space") ? SEP_SPACE : SEP_COMMA;
+    for (int b = 0; b < 256; b++) c->sep_byte[b] = (unsigned char)is_sep(c->sep, (char)b);
     c->quotes = json_is_true(json_object_get(f, "quotes"));
     c->brackets = json_is_true(json_object_get(f, "brackets"));
     c->allow_extra = json_is_true(json_object_get(f, "allow_extra"));
@@ -131,13 +143,30 @@ static void fields_close(void *p)
     free(st);
 }
 
-static int is_sep(enum sep sep, char c)
+
+/* Index of the byte that closes a quoted column whose content starts at j,
+ * or n. Inside double quotes a backslash escapes the byte after it. */
+static size_t quoted_end(const char *s, size_t j, size_t n, char close)
 {
-    switch (sep) {
-    case SEP_WS:    return c == ' ' || c == '\t';
-    case SEP_TAB:   return c == '\t';
-    case SEP_SPACE: return c == ' ';
-    default:        return c == ',';
+    for (;;) {
+        const char *q = memchr(s + j, close, n - j);
+        size_t end = q ? (size_t)(q - s) : n;
+        const char *bs = close == '"' ? memchr(s + j, '\\', end - j) : NULL;
+        if (!bs) return end;
+        j = (size_t)(bs - s) + 2;
+        if (j >= n) return n;
+    }
+}
+
+/* End of an unquoted column that starts at i. */
+static size_t plain_end(const struct fields_cfg *c, const char *s, size_t i, size_t n)
+{
+    size_t j = i;
+    for (;;) {
+        while (j < n && !c->sep_byte[(unsigned char)s[j]]) j++;
+        /* "a, b": a space after a comma does not end the column */
+        if (j < n && c->join_after_comma && j > i && s[j] == ' ' && s[j - 1] == ',') { j++; continue; }
+        return j;
     }
 }
 
@@ -147,7 +176,7 @@ static int split_columns(const struct fields_cfg *c, const char *s, size_t n, st
     size_t i = 0;
     int count = 0;
     while (i < n) {
-        if (c->sep == SEP_WS) while (i < n && is_sep(c->sep, s[i])) i++;
+        if (c->sep == SEP_WS) while (i < n && c->sep_byte[(unsigned char)s[i]]) i++;
         if (i >= n) break;
         const char *start = s + i;
         size_t len;
@@ -155,18 +184,16 @@ static int split_columns(const struct fields_cfg *c, const char *s, size_t n, st
         if (c->quotes && s[i] == '"') close = '"';
         else if (c->brackets && s[i] == '[') close = ']';
         if (close) {
-            size_t j = i + 1;
-            while (j < n && s[j] != close) j += (s[j] == '\\' && close == '"' && j + 1 < n) ? 2 : 1;
+            size_t j = quoted_end(s, i + 1, n, close);
             start = s + i + 1;
             len = j - i - 1;
             i = j < n ? j + 1 : n;
         } else {
-            size_t j = i;
-            while (j < n && (!is_sep(c->sep, s[j]) || (c->join_after_comma && j > i && s[j] == ' ' && s[j - 1] == ','))) j++;
+            size_t j = plain_end(c, s, i, n);
             len = j - i;
             i = j;
         }
-        if (c->sep != SEP_WS && i < n && is_sep(c->sep, s[i])) i++;
+        if (c->sep != SEP_WS && i < n && c->sep_byte[(unsigned char)s[i]]) i++;
         if (count < max) {
             int absent = len == 0 || (len == 1 && start[0] == '-');
             cols[count].p = absent ? NULL : start;

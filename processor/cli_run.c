@@ -3,14 +3,18 @@
  * Owns: the table of stages, the SIGTERM/SIGINT handling that asks the
  * running stage to drain and stop (a second signal exits at once: nothing
  * is lost, uncommitted work is done again by the next owner), and the
- * configuration commands. Must never: run a stage with a configuration that
- * failed validation. */
+ * configuration commands, and the operations endpoint of the stages it runs
+ * (metrics_port: /metrics with their counters, /healthz, /readyz). Must
+ * never: run a stage with a configuration that failed validation. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
 #include "config.h"
+#include "metrics_http.h"
+#include "metrics_stages.h"
+#include "monitor.h"
 #include "stage_normalize.h"
 #include "stage_runner.h"
 
@@ -37,19 +41,54 @@ static void watch_signals(void (*fn)(void *), void *arg)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The operations endpoint when metrics_port asks for one (*http NULL when
+ * not). watched: what registering the stage counters' collector returned.
+ * -1 when either failed: the stage must not start unobservable. */
+static int serve_metrics(const struct config *cfg, int watched, struct metrics_http **http)
+{
+    char err[512];
+    *http = NULL;
+    if (watched < 0) {
+        fprintf(stderr, "siemproc: metrics: cannot export the stage counters (too many collectors)\n");
+        return -1;
+    }
+    if (cfg->metrics_port <= 0) return 0;
+    if (!(*http = monitor_serve(cfg->metrics_address, (int)cfg->metrics_port, NULL, err, sizeof err))) {
+        fprintf(stderr, "siemproc: metrics_port: %s\n", err);
+        return -1;
+    }
+    fprintf(stderr, "siemproc: /metrics, /healthz and /readyz on %s port %d\n", cfg->metrics_address,
+            metrics_http_port(*http));
+    return 0;
+}
+
+/* After the stages ended (the last scrapes saw their final counters), before they are freed. */
+static void stop_metrics(struct metrics_http *http, void *watched)
+{
+    metrics_http_stop(http);
+    metrics_unwatch(NULL, watched);
+}
+
 static void stop_normalize(void *st) { stage_normalize_stop(st); }
 
 static int run_normalize(const struct config *cfg)
 {
     char err[1024];
+    struct metrics_http *http;
     struct nstage *st = stage_normalize_new(cfg, err, sizeof err);
     if (!st) {
         fprintf(stderr, "siemproc: %s\n", err);
         return 2;
     }
+    if (serve_metrics(cfg, metrics_watch_normalize(NULL, st), &http) < 0) {
+        metrics_unwatch(NULL, st);
+        stage_normalize_free(st);
+        return 2;
+    }
     watch_signals(stop_normalize, st);
     int rc = stage_normalize_run(st);
     stop_fn = NULL;
+    stop_metrics(http, st);
     stage_normalize_free(st);
     return rc;
 }
@@ -59,14 +98,21 @@ static int run_stages(const struct config *cfg)
 {
     char err[1024];
     int which = cfg->stage[0] ? stage_runner_which(cfg->stage) : RUN_EMBEDDED;
+    struct metrics_http *http;
     struct stage_runner *r = stage_runner_new(cfg, which, err, sizeof err);
     if (!r) {
         fprintf(stderr, "siemproc: %s\n", err);
         return 2;
     }
+    if (serve_metrics(cfg, metrics_watch_runner(NULL, r), &http) < 0) {
+        metrics_unwatch(NULL, r);
+        stage_runner_free(r);
+        return 2;
+    }
     watch_signals(stage_runner_stop, r);
     int rc = stage_runner_run(r);
     stop_fn = NULL;
+    stop_metrics(http, r);
     stage_runner_free(r);
     return rc;
 }

@@ -10,6 +10,7 @@
  * mappings are PUT; every PUT is idempotent, so re-running upgrades), or
  * stop at the first failed step (each is reported, the exit code says if
  * any failed). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,9 +187,7 @@ static void install_ism(struct setup *st, const char *name, json_t *policy)
     snprintf(path, sizeof path, "/_plugins/_ism/policies/%s", name);
     long status = send_json(st, "GET", path, NULL, &resp);
     long long seq, term;
-    if (status == 400 && strstr(buf_cstr(&resp), "no handler found")) {
-        printf("skip  ISM policy %s: the ISM plugin (opensearch-index-management) is not installed\n", name);
-    } else if (status == 200 && policy_version(&resp, &seq, &term) == 0) {
+    if (status == 200 && policy_version(&resp, &seq, &term) == 0) {
         snprintf(path, sizeof path, "/_plugins/_ism/policies/%s?if_seq_no=%lld&if_primary_term=%lld", name, seq,
                  term);
         report(st, send_json(st, "PUT", path, policy, &resp), "PUT", path, &resp, "(updated)");
@@ -221,6 +220,9 @@ static void install_policies(struct setup *st)
     }
     if (st->fl.serverless)
         printf("skip  lifecycle policy: OpenSearch Serverless manages retention with data lifecycle policies\n");
+    if (st->fl.no_ism)
+        printf("skip  ISM policies: the ISM plugin (opensearch-index-management) is not installed: indices are "
+               "kept until deleted by hand\n");
 }
 
 /* An index without time rotation is written through an alias onto <name>-000001. */
@@ -333,6 +335,18 @@ static void import_dashboards(struct setup *st)
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* OpenSearch distributions without the index-management plugin answer
+ * "no handler found" for its API. */
+static bool has_ism(struct setup *st)
+{
+    buf_t resp;
+    buf_init(&resp);
+    long status = send_json(st, "GET", "/_plugins/_ism/policies/" TMPL_POLICY_RETENTION, NULL, &resp);
+    bool ism = !(status == 400 && strstr(buf_cstr(&resp), "no handler found"));
+    buf_free(&resp);
+    return ism;
+}
+
 static int connect_cluster(struct setup *st, struct aws_cred_provider *creds)
 {
     char err[512];
@@ -350,21 +364,21 @@ static int connect_cluster(struct setup *st, struct aws_cred_provider *creds)
     st->fl = (struct tmpl_flavor){.elasticsearch = !strcmp(ci.distribution, "elasticsearch"),
                                   .serverless = !strcmp(ci.version, "serverless"),
                                   .major = ci.major, .minor = ci.minor};
-    printf("setup: %s %s at %s\n", ci.distribution, ci.version, os_client_endpoint(st->client, 0));
+    st->fl.no_ism = !st->fl.elasticsearch && !st->fl.serverless && !has_ism(st);
+    printf("setup: %s %s at %s%s\n", ci.distribution, ci.version, os_client_endpoint(st->client, 0),
+           st->fl.no_ism ? " (no ISM plugin: no lifecycle policy, no rollover)" : "");
     return 0;
 }
 
-static void default_dashboards_file(struct setup *st, char *buf, size_t n)
+static void default_dashboards_file(struct setup *st)
 {
-    if (st->dashboards_file)
-        return;
-    snprintf(buf, n, "%s/../deploy/dashboards/siemproc-dashboards.ndjson", cli_schema_dir(st->cfg.schemas[0] ? st->cfg.schemas : NULL));
-    st->dashboards_file = buf;
+    if (!st->dashboards_file)
+        st->dashboards_file = SIEMPROC_SCHEMA_DIR "/../deploy/dashboards/siemproc-dashboards.ndjson";
 }
 
 static int run_setup(struct setup *st)
 {
-    char err[512], dash[4096];
+    char err[512];
     if (tmpl_group_schemas(&st->set, st->cfg.index_prefix, &st->groups, err, sizeof err) != 0) {
         fprintf(stderr, "siemproc: setup: %s\n", err);
         return 2;
@@ -386,7 +400,7 @@ static int run_setup(struct setup *st)
         install_templates(st);
         install_policies(st);
         prepare_indices(st);
-        default_dashboards_file(st, dash, sizeof dash);
+        default_dashboards_file(st);
         if (st->dashboards_url && !st->print)
             import_dashboards(st);
         else if (!st->print)

@@ -84,7 +84,12 @@
     X(INT,  index_rollover_days, "index_rollover_days", "1",            "1..3650", 0, "setup: rollover age of indices without time rotation (write alias)") \
     X(INT,  index_rollover_gb,  "index_rollover_gb",  "50",             "1..10000", 0, "setup: rollover primary shard size of indices without time rotation") \
     X(STR,  samples,            "samples",            "",               "", 0, "embedded mode (run without brokers): directory of sample logs (default: the bundled ones)") \
-    X(BOOL, follow,             "follow",             "false",          "", 0, "embedded mode: keep running after the samples are processed (stop with Ctrl-C)")
+    X(BOOL, follow,             "follow",             "false",          "", 0, "embedded mode: keep running after the samples are processed (stop with Ctrl-C)") \
+    X(INT,  metrics_port,       "metrics_port",       "0",              "0..65535", 0, "port of /metrics, /healthz and /readyz (0 = off)") \
+    X(STR,  metrics_address,    "metrics_address",    "0.0.0.0",        "", 0, "address the metrics server binds") \
+    X(INT,  lag_interval_ms,    "lag_interval_ms",    "15000",          "1000..3600000", 0, "how often consumer lag is measured from the broker") \
+    X(INT,  ready_window_ms,    "ready_window_ms",    "60000",          "1000..3600000", 0, "/readyz fails when there is lag and no message was taken for this long") \
+    X(INT,  geoip_check_s,      "geoip_check_s",      "300",            "1..86400", 0, "how often changed GeoIP .mmdb files are looked for and reloaded")
 
 struct config_kv {
     char *name;     /* librdkafka property, without the kafka[.consumer|.producer]. prefix */

@@ -8,6 +8,36 @@
 #include "doc.h"
 #include "jsonw.h"
 
+/* The shape of the last document emitted: its paths and array flags in
+ * insertion order (path bytes are copied: a path in the arena is gone after
+ * doc_reset), and what emitting them produced besides the values -- the sort
+ * order, and for each group of fields sharing a path, the text before its
+ * values (closing braces, comma, keys). The records of a stream mostly give
+ * documents of one shape: doc_emit then skips the sort and the key writing. */
+struct shape_field {
+    uint64_t key, key2;
+    uint32_t rest;          /* path bytes after the first 16, in paths */
+    uint16_t plen;
+    uint8_t  array;
+};
+
+struct shape_group {
+    int      i, j;          /* its fields: order[i..j) */
+    int      dropped;       /* a conflict: not written */
+    uint32_t text, text_len;
+};
+
+struct doc_shape {
+    struct shape_field *f;
+    int     n, fcap;
+    int    *order;
+    struct shape_group *g;
+    int     ng, gcap;
+    uint32_t end, end_len;  /* the closing braces */
+    int     conflicts;
+    buf_t   paths, text;
+};
+
 /* Longer string values are escaped through the buffer in pieces instead of
  * reserving their worst case (six times their length) at once. */
 #define INLINE_ESCAPE_MAX 4096
@@ -18,8 +48,20 @@ void doc_init(struct doc *d)
     arena_init(&d->arena);
 }
 
+static void shape_free(struct doc_shape *s)
+{
+    if (!s) return;
+    free(s->f);
+    free(s->order);
+    free(s->g);
+    buf_free(&s->paths);
+    buf_free(&s->text);
+    free(s);
+}
+
 void doc_free(struct doc *d)
 {
+    shape_free(d->shape);
     free(d->f);
     free(d->order);
     free(d->tmp);
@@ -215,13 +257,13 @@ static int same_value(const struct doc_field *a, const struct doc_field *b)
     return a->vlen == b->vlen && memcmp(a->v, b->v, a->vlen) == 0;
 }
 
-/* Write the values of sorted fields [i, j), which share one path. */
-static char *write_group(const struct doc *d, buf_t *out, char *o, int i, int j)
+/* Write the values of the fields idx[i..j), which share one path. */
+static char *write_group(const struct doc *d, const int *idx, buf_t *out, char *o, int i, int j)
 {
     const struct doc_field *f = d->f;
-    const int *idx = d->order;
     if (!f[idx[i]].array) return write_value(out, o, &f[idx[i]]);
-    *o++ = '[';      /* the caller's room() left a byte for it */
+    o = room(out, o, 1);
+    *o++ = '[';
     for (int k = i; k < j; k++) {
         int dup = 0;
         for (int m = i; m < k && !dup; m++) dup = same_value(&f[idx[m]], &f[idx[k]]);
@@ -263,12 +305,20 @@ static char *open_components(struct doc *d, char *o, const struct doc_field *f, 
     return o;
 }
 
-void doc_emit(struct doc *d, buf_t *out)
+static void shape_add_group(struct doc_shape *s, int i, int j, int dropped, size_t text, size_t text_end)
 {
-    sort_fields(d);
-    buf_reserve(out, 1);
-    char *o = out->data + out->len;
-    *o++ = '{';
+    if (s->ng == s->gcap) {
+        s->gcap = s->gcap ? s->gcap * 2 : 64;
+        s->g = xrealloc(s->g, (size_t)s->gcap * sizeof *s->g);
+    }
+    s->g[s->ng++] = (struct shape_group){ i, j, dropped, (uint32_t)text, (uint32_t)(text_end - text) };
+}
+
+/* Write the sorted fields, noting in d->shape where each group's text is
+ * in out (from `base`, where this document starts). */
+static char *emit_sorted(struct doc *d, buf_t *out, char *o, size_t base)
+{
+    struct doc_shape *s = d->shape;
     const struct doc_field *prev = NULL;    /* last leaf written; the open objects are its parents */
     int depth = 0;
     for (int i = 0; i < d->n;) {
@@ -276,8 +326,10 @@ void doc_emit(struct doc *d, buf_t *out)
         int j = i + 1;
         while (j < d->n && path_cmp(f, &d->f[d->order[j]]) == 0) j++;
         size_t shared = prev ? common_prefix(prev, f) : 0;
+        size_t text = (size_t)(o - out->data) - base;
         if (prev && shared == prev->plen && shared < f->plen && f->path[shared] == '.') {
             d->conflicts += j - i;     /* "a.b" holds a value, so "a.b.c" cannot be written */
+            shape_add_group(s, i, j, 1, text, text);
             i = j;
             continue;
         }
@@ -289,12 +341,83 @@ void doc_emit(struct doc *d, buf_t *out)
         for (; depth > 0 && (size_t)d->open[depth - 1] >= shared; depth--) *o++ = '}';
         if (prev) *o++ = ',';
         o = open_components(d, o, f, depth ? (size_t)d->open[depth - 1] + 1 : 0, &depth);
-        o = write_group(d, out, o, i, j);
+        shape_add_group(s, i, j, 0, text, (size_t)(o - out->data) - base);
+        o = write_group(d, d->order, out, o, i, j);
         prev = f;
         i = j;
     }
+    s->end = (uint32_t)((size_t)(o - out->data) - base);
     o = room(out, o, (size_t)depth + 1);
     for (; depth > 0; depth--) *o++ = '}';
     *o++ = '}';
-    out->len = (size_t)(o - out->data);
+    s->end_len = (uint32_t)((size_t)(o - out->data) - base - s->end);
+    return o;
+}
+
+/* Remember the paths, the order and the texts (now at out[base..]). */
+static void shape_save(struct doc *d, const buf_t *out, size_t base)
+{
+    struct doc_shape *s = d->shape;
+    if (s->fcap < d->n) {
+        s->fcap = d->cap;
+        s->f = xrealloc(s->f, (size_t)s->fcap * sizeof *s->f);
+        s->order = xrealloc(s->order, (size_t)s->fcap * sizeof *s->order);
+    }
+    buf_reset(&s->paths);
+    for (int i = 0; i < d->n; i++) {
+        const struct doc_field *f = &d->f[i];
+        s->f[i] = (struct shape_field){ f->key, f->key2, (uint32_t)s->paths.len, f->plen, f->array };
+        if (f->plen > 16) buf_append(&s->paths, f->path + 16, f->plen - 16u);
+    }
+    s->n = d->n;
+    if (d->n) memcpy(s->order, d->order, (size_t)d->n * sizeof *d->order);
+    buf_reset(&s->text);
+    buf_append(&s->text, out->data + base, out->len - base);
+}
+
+static int shape_matches(const struct doc *d)
+{
+    const struct doc_shape *s = d->shape;
+    if (!s || s->n != d->n) return 0;
+    for (int i = 0; i < d->n; i++) {
+        const struct doc_field *f = &d->f[i];
+        const struct shape_field *c = &s->f[i];
+        if (f->key != c->key || f->key2 != c->key2 || f->plen != c->plen || f->array != c->array) return 0;
+        if (f->plen > 16 && memcmp(f->path + 16, s->paths.data + c->rest, f->plen - 16u) != 0) return 0;
+    }
+    return 1;
+}
+
+/* The same shape as last time: its texts around this document's values. */
+static char *emit_shaped(struct doc *d, buf_t *out, char *o)
+{
+    const struct doc_shape *s = d->shape;
+    for (int k = 0; k < s->ng; k++) {
+        const struct shape_group *g = &s->g[k];
+        if (g->dropped) { d->conflicts += g->j - g->i; continue; }
+        o = room(out, o, g->text_len);
+        memcpy(o, s->text.data + g->text, g->text_len);
+        o += g->text_len;
+        o = write_group(d, s->order, out, o, g->i, g->j);
+    }
+    o = room(out, o, s->end_len);
+    memcpy(o, s->text.data + s->end, s->end_len);
+    return o + s->end_len;
+}
+
+void doc_emit(struct doc *d, buf_t *out)
+{
+    size_t base = out->len;
+    buf_reserve(out, 1);
+    char *o = out->data + base;
+    *o++ = '{';
+    if (shape_matches(d)) {
+        out->len = (size_t)(emit_shaped(d, out, o) - out->data);
+        return;
+    }
+    if (!d->shape) d->shape = xcalloc(1, sizeof *d->shape);
+    d->shape->ng = 0;
+    sort_fields(d);
+    out->len = (size_t)(emit_sorted(d, out, o, base) - out->data);
+    shape_save(d, out, base);
 }

@@ -12,7 +12,8 @@
 
 enum dkind {
     DV_STR,    /* raw bytes, escaped on output */
-    DV_JSTR,   /* already JSON-escaped string content (from a JSON record) */
+    DV_JSTR,   /* already JSON-escaped string content (from a JSON record), or
+                  text known to need no escaping (dates, ips): written as is */
     DV_NUM,    /* a JSON number literal */
     DV_BOOL,   /* "true" / "false" */
     DV_RAW     /* a JSON value written verbatim (objects, geo_point) */
@@ -38,6 +39,8 @@ struct doc_field {
     uint8_t     array;     /* ECS normalizes this field to an array */
 };
 
+struct doc_shape;          /* doc.c: what emitting the last document's paths produced */
+
 struct doc {
     struct doc_field *f;   /* in insertion order: for scalars the first added wins */
     int      n, cap;
@@ -45,6 +48,7 @@ struct doc {
     int     *tmp;          /* merge buffer for the sort */
     int     *open;         /* doc_emit: where each open object's component ends in the last path */
     int      open_cap;
+    struct doc_shape *shape;
     arena_t  arena;
     int      conflicts;    /* fields dropped because a parent path held a value */
 };

@@ -103,8 +103,12 @@ const struct ecs_field *ecs_lookup(const char *name)
 
 int ecs_value_allowed(const struct ecs_field *f, const char *value)
 {
+    return ecs_value_allowed_n(f, value, strlen(value));
+}
+
+int ecs_value_allowed_n(const struct ecs_field *f, const char *value, size_t n)
+{
     if (!f->allowed[0]) return 1;
-    size_t n = strlen(value);
     for (const char *p = f->allowed; *p;) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);

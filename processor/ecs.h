@@ -21,6 +21,7 @@ int ecs_load(const char *path, char *err, size_t errlen);
 const struct ecs_field *ecs_lookup(const char *name);
 /* Is value (len n) one of the field's allowed values? 1 when the field has no list. */
 int ecs_value_allowed(const struct ecs_field *f, const char *value);
+int ecs_value_allowed_n(const struct ecs_field *f, const char *value, size_t n);
 enum ecs_type ecs_type_from_name(const char *type_name);
 /* Iterate all fields (for index templates); returns NULL past the end. */
 const struct ecs_field *ecs_field_at(int i);

@@ -303,7 +303,7 @@ static json_t *template_settings(const struct tmpl_group *g, const struct tmpl_s
     if (f->elasticsearch && (g->rollover || s->retention_days > 0))
         json_object_set_new(st, "index.lifecycle.name",
                             json_string(g->rollover ? TMPL_POLICY_ROLLOVER : TMPL_POLICY_RETENTION));
-    if (g->rollover)
+    if (g->rollover && (f->elasticsearch || !f->no_ism))
         json_object_set_new(st, f->elasticsearch ? "index.lifecycle.rollover_alias"
                                                  : "plugins.index_state_management.rollover_alias",
                             json_string(g->index));
@@ -409,7 +409,7 @@ json_t *tmpl_policy(const struct tmpl_groups *g, bool rollover, const struct tmp
                     const struct tmpl_flavor *f)
 {
     json_t *patterns = patterns_of(g, rollover);
-    if (f->serverless || !json_array_size(patterns) || (!rollover && s->retention_days <= 0)) {
+    if (f->serverless || f->no_ism || !json_array_size(patterns) || (!rollover && s->retention_days <= 0)) {
         json_decref(patterns);
         return NULL;
     }

@@ -31,6 +31,7 @@
 struct tmpl_flavor {
     bool elasticsearch;   /* else OpenSearch */
     bool serverless;      /* OpenSearch Serverless: no shard settings, no ISM */
+    bool no_ism;          /* OpenSearch without the ISM plugin: its settings would be refused */
     int major, minor;
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "metrics.h"
 
 #define MAX_FAMILIES   128
@@ -324,6 +325,13 @@ static uint64_t histogram_count(const struct mseries *s)
     uint64_t n = 0;
     for (int i = 0; i <= s->fam->nbounds; i++) n += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
     return n;
+}
+
+double metrics_clock_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 double mseries_value(const struct mseries *s)

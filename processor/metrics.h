@@ -71,6 +71,9 @@ void metrics_off_collect(struct metrics *r, void *arg);
  * creation order. Exposures are serialized. */
 void metrics_expose(struct metrics *r, buf_t *out);
 
+/* Monotonic seconds: the start and end of a duration to observe. */
+double metrics_clock_s(void);
+
 /* Seconds, for request latencies (S3 GET, _bulk). */
 #define METRICS_LATENCY_BUCKETS 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 

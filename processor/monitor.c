@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "config.h"
 #include "geoip.h"
 #include "kafka_source.h"
 #include "lag.h"
@@ -67,6 +68,8 @@ static void state_tick(void *arg)
     int64_t lag = mon->lag ? lag_poller_total(mon->lag) : -1;
     char why[200] = "";
     if (mon->o.wq) mseries_set(METRIC_GET(mon->m->queue_depth, stage), (double)workqueue_depth(mon->o.wq));
+    else if (mon->o.queue_depth)
+        mseries_set(METRIC_GET(mon->m->queue_depth, stage), (double)mon->o.queue_depth(mon->o.queue_arg));
     if (!mon->o.ks) {
         if (lag < 0) snprintf(why, sizeof why, "no recent lag measurement");
         set_ready(mon, lag >= 0, why);
@@ -106,6 +109,16 @@ static int start_parts(struct monitor *mon, char *err, size_t errlen)
     if (!(mon->state_ticker = ticker_start(1000, state_tick, mon, err, errlen))) return -1;
     if (o->geoip && !(mon->geoip_ticker = ticker_start(o->geoip_check_ms, geoip_tick, mon, err, errlen))) return -1;
     return 0;
+}
+
+struct monitor_opts monitor_stage_opts(const struct config *cfg, const char *stage, struct kafka_source *ks,
+                                       const char *group, const char *topics)
+{
+    int served = cfg->metrics_port > 0;
+    return (struct monitor_opts){ .stage = stage, .ks = ks, .group = served ? group : NULL,
+                                  .topics = served ? topics : NULL, .lag_interval_ms = (int)cfg->lag_interval_ms,
+                                  .ready_window_ms = (int)cfg->ready_window_ms,
+                                  .geoip_check_ms = (int)cfg->geoip_check_s * 1000 };
 }
 
 struct monitor *monitor_start(const struct monitor_opts *o, char *err, size_t errlen)

@@ -24,11 +24,16 @@ struct kafka_source;
 struct workqueue;
 struct geoip;
 struct metrics;
+struct config;
 
+/* Strings are borrowed: stage must outlive the monitor; group and topics
+ * only until monitor_start() returns (the lag poller copies them). */
 struct monitor_opts {
     const char *stage;            /* label value: normalize, sink, retry, lag */
     struct kafka_source *ks;      /* NULL: no consumer gauges, readiness from lag only */
-    struct workqueue *wq;         /* NULL: no queue depth gauge */
+    struct workqueue *wq;         /* NULL: queue_depth, if any, gives the depth */
+    size_t (*queue_depth)(void *arg); /* a stage's own queue (any thread); used when wq is NULL */
+    void *queue_arg;
     rd_kafka_t *rk;               /* lag poller's client; NULL: the consumer's (kafka_source_handle) */
     const char *group, *topics;   /* lag poller's group and topics; group NULL: no poller */
     int lag_interval_ms;          /* 0: 15000 */
@@ -39,6 +44,13 @@ struct monitor_opts {
 };
 
 struct monitor;
+
+/* A stage's options from its configuration: lag_interval_ms,
+ * ready_window_ms, geoip_check_s, and the lag poller (group, topics) only
+ * when metrics_port serves what it measures. The caller adds wq or
+ * queue_depth, and geoip. */
+struct monitor_opts monitor_stage_opts(const struct config *cfg, const char *stage, struct kafka_source *ks,
+                                       const char *group, const char *topics);
 
 /* Starts what the options ask for; the monitor counts for /readyz until
  * monitor_stop(). NULL with err. */

@@ -8,6 +8,7 @@
  * related.*, GeoIP, the id and the index name. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -26,9 +27,37 @@
 #define BIND_S3KEY   -3
 #define BIND_GROUP   -4
 
+/* The fields the engine sets itself, in path order: added in this order
+ * they make one sorted run for doc_emit. Prepared once per normalizer. */
+enum fixed_field {
+    FX_TIMESTAMP, FX_LOG_GROUP, FX_S3_KEY, FX_ACCOUNT, FX_PROVIDER, FX_REGION, FX_ECS_VERSION,
+    FX_DATASET, FX_INGESTED, FX_MODULE, FX_ORIGINAL, FX_RELATED_IP, FX_RELATED_USER, FX_COUNT
+};
+
+static const char *const fixed_names[FX_COUNT] = {
+    "@timestamp", "aws.cloudwatch.log_group", "aws.s3.object.key", "cloud.account.id", "cloud.provider",
+    "cloud.region", "ecs.version", "event.dataset", "event.ingested", "event.module", "event.original",
+    "related.ip", "related.user",
+};
+
+/* A column that "vendor_rest" puts under the vendor namespace. */
+struct vendor_col {
+    int col;
+    struct doc_path path;
+};
+
+/* A related.* value waiting for the rules to finish. */
+struct related_value {
+    struct span v;
+    int which;       /* RELATED_IP / RELATED_USER */
+};
+
 struct normalizer {
     struct normalizer_opts opts;
     struct doc doc;
+    struct doc_path fixed[FX_COUNT];
+    struct related_value *related;
+    int nrelated, related_cap;
     /* Bindings of schema src_refs to the current layout's columns. */
     const struct schema *bound_schema;
     const struct layout *bound_layout;
@@ -36,6 +65,9 @@ struct normalizer {
     int *binding;
     int binding_cap;
     unsigned char *col_used;     /* vendor_rest: columns some rule consumed */
+    struct vendor_col *vendor;   /* vendor_rest: the other columns, sorted by path */
+    int nvendor;
+    buf_t vendor_paths;          /* their paths, NUL-separated */
     EVP_MD_CTX *md;
     EVP_MD *sha256;              /* fetched once: EVP_sha256() per digest re-fetches in OpenSSL 3 */
     const struct stream_info *si;
@@ -55,10 +87,13 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     struct normalizer *nz = xcalloc(1, sizeof *nz);
     if (opts) nz->opts = *opts;
     doc_init(&nz->doc);
+    for (int i = 0; i < FX_COUNT; i++) doc_path_init(&nz->fixed[i], fixed_names[i]);
     nz->md = EVP_MD_CTX_new();
     nz->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!nz->md || !nz->sha256) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
     nz->col_used = xcalloc(REC_MAX_COLS, 1);
+    nz->vendor = xcalloc(REC_MAX_COLS, sizeof *nz->vendor);
+    buf_init(&nz->vendor_paths);
     jscan_init(&nz->scratch);
     buf_init(&nz->tmp);
     return nz;
@@ -71,7 +106,10 @@ void normalizer_free(struct normalizer *nz)
     EVP_MD_CTX_free(nz->md);
     EVP_MD_free(nz->sha256);
     free(nz->binding);
+    free(nz->related);
     free(nz->col_used);
+    free(nz->vendor);
+    buf_free(&nz->vendor_paths);
     jscan_free(&nz->scratch);
     buf_free(&nz->tmp);
     free(nz);
@@ -84,6 +122,29 @@ static int pseudo_binding(const struct src_ref *r)
     if (strcmp(r->path, "$s3_key") == 0) return BIND_S3KEY;
     if (strcmp(r->path, "$log_group") == 0) return BIND_GROUP;
     return 0;
+}
+
+/* The columns of layout l no rule reads, with their paths under the vendor
+ * namespace, sorted by path: added in this order they make one sorted run. */
+static void bind_vendor_rest(struct normalizer *nz, const struct schema *sc, const struct layout *l)
+{
+    size_t off[REC_MAX_COLS];
+    nz->nvendor = 0;
+    buf_reset(&nz->vendor_paths);
+    if (!sc->vendor_rest || !sc->vendor || !l) return;
+    for (int c = 0; c < l->n && c < REC_MAX_COLS; c++) {
+        if (nz->col_used[c]) continue;
+        off[nz->nvendor] = nz->vendor_paths.len;
+        nz->vendor[nz->nvendor++].col = c;
+        buf_printf(&nz->vendor_paths, "%s.%s%c", sc->vendor, l->names[c], 0);
+    }
+    for (int i = 0; i < nz->nvendor; i++) {    /* the buffer no longer moves */
+        struct vendor_col v = nz->vendor[i];
+        doc_path_init(&v.path, nz->vendor_paths.data + off[i]);
+        int j = i;
+        for (; j > 0 && strcmp(nz->vendor[j - 1].path.s, v.path.s) > 0; j--) nz->vendor[j] = nz->vendor[j - 1];
+        nz->vendor[j] = v;
+    }
 }
 
 /* Resolve every src_ref of the schema against the record's layout once per
@@ -108,6 +169,7 @@ static void bind_sources(struct normalizer *nz, const struct schema *sc, const s
         }
         nz->binding[i] = b;
     }
+    bind_vendor_rest(nz, sc, rec->layout);
     nz->bound_schema = sc;
     nz->bound_layout = rec->layout;
     nz->bound_version = rec->layout ? rec->layout->version : 0;
@@ -216,8 +278,44 @@ static struct span canonical_integer(struct normalizer *nz, struct span v)
     return v;
 }
 
+/* A float field (and a dynamically mapped one) holds what OpenSearch's float
+ * can: finite, at most FLT_MAX.
+ * An integer literal too long for a 64-bit integer is written as a double,
+ * because most JSON readers refuse it as an integer. */
+static int float_in_range(struct normalizer *nz, struct span *v)
+{
+    char tmp[64];
+    if (v->len >= sizeof tmp) return 0;
+    memcpy(tmp, v->p, v->len);
+    tmp[v->len] = 0;
+    double d = strtod(tmp, NULL);
+    if (!isfinite(d) || fabs(d) > FLT_MAX) return 0;
+    if (v->len > 18 && !strpbrk(tmp, ".eE")) {
+        char *o = arena_alloc(&nz->doc.arena, 32);
+        v->len = (uint32_t)snprintf(o, 32, "%.17g", d);
+        v->p = o;
+    }
+    return 1;
+}
+
+/* Dotted-quad IPv4 as inet_pton accepts it: four decimal octets up to 255,
+ * no leading zeros. Most ip values are this; the rest go to inet_pton. */
+static int plain_ipv4(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet && (i >= n || s[i++] != '.')) return 0;
+        size_t start = i;
+        unsigned v = 0;
+        while (i < n && i - start < 3 && s[i] >= '0' && s[i] <= '9') v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return 0;
+    }
+    return i == n;
+}
+
 static int valid_ip(const char *s, size_t n)
 {
+    if (plain_ipv4(s, n)) return 1;
     char tmp[64];
     unsigned char bin[16];
     if (n == 0 || n >= sizeof tmp) return 0;
@@ -234,22 +332,36 @@ static int looks_like_hostname(const char *s, size_t n)
     return 1;
 }
 
-static void add_related(struct normalizer *nz, const struct field_rule *r, struct span v)
+/* related.* values (from ip and user.name fields, and rules that target
+ * related.* themselves) wait until the rules are done and are then added
+ * together, in the order they came: interleaved with the rules' fields they
+ * would break the document's sorted run many times. */
+static void related_push(struct normalizer *nz, int which, struct span v)
 {
-    if (r->related == RELATED_IP) doc_add(&nz->doc, "related.ip", v.kind, 1, v.p, v.len);
-    else if (r->related == RELATED_USER) doc_add(&nz->doc, "related.user", v.kind, 1, v.p, v.len);
+    if (nz->nrelated == nz->related_cap) {
+        nz->related_cap = nz->related_cap ? nz->related_cap * 2 : 16;
+        nz->related = xrealloc(nz->related, (size_t)nz->related_cap * sizeof *nz->related);
+    }
+    nz->related[nz->nrelated++] = (struct related_value){ v, which };
+}
+
+static void related_flush(struct normalizer *nz)
+{
+    for (int which = RELATED_IP; which <= RELATED_USER; which++) {
+        const struct doc_path *p = &nz->fixed[which == RELATED_IP ? FX_RELATED_IP : FX_RELATED_USER];
+        for (int i = 0; i < nz->nrelated; i++) {
+            const struct span *v = &nz->related[i].v;
+            if (nz->related[i].which == which) doc_add_path(&nz->doc, p, v->kind, 1, v->p, v->len);
+        }
+    }
+    nz->nrelated = 0;
 }
 
 /* Put an ip that is not an ip where ECS keeps names: source.ip -> source.domain. */
 static void add_ip_fallback(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
-    size_t tl = strlen(r->target);
-    if (tl < 3 || strcmp(r->target + tl - 3, ".ip") != 0 || !looks_like_hostname(v.p, v.len)) return;
-    char alt[128];
-    snprintf(alt, sizeof alt, "%.*s.domain", (int)(tl - 3), r->target);
-    if (!ecs_lookup(alt)) return;
-    char *path = arena_strndup(&nz->doc.arena, alt, strlen(alt));
-    doc_add(&nz->doc, path, DV_STR, 0, v.p, v.len);
+    if (r->ip_domain && looks_like_hostname(v.p, v.len))
+        doc_add_path(&nz->doc, &r->ip_domain_path, DV_STR, 0, v.p, v.len);
 }
 
 static void add_date(struct normalizer *nz, const struct field_rule *r, struct span v)
@@ -263,7 +375,7 @@ static void add_date(struct normalizer *nz, const struct field_rule *r, struct s
     }
     char *iso = arena_alloc(&nz->doc.arena, 32);
     size_t n = ts_format_iso(ms, iso);
-    doc_add(&nz->doc, r->target, DV_STR, r->array, iso, n);
+    doc_add_path(&nz->doc, &r->tpath, DV_JSTR, r->array, iso, n);     /* nothing to escape */
 }
 
 /* Coerce a value to the rule's type and add it. */
@@ -274,7 +386,7 @@ static void add_json_text(struct normalizer *nz, const struct field_rule *r, str
     if (v.kind != DV_STR || jv_is_object(&nz->scratch, v.p, v.len) < 0) return;
     size_t n = v.len;
     const char *p = jv_one_line(v.p, &n, &nz->doc.arena);
-    doc_add(&nz->doc, r->target, DV_RAW, r->array, p, n);
+    doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, p, n);
 }
 
 static void add_value(struct normalizer *nz, const struct field_rule *r, struct span v)
@@ -288,6 +400,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
     case ECS_IP:
         if (v.len > 2 && v.p[0] == '[' && v.p[v.len - 1] == ']') { v.p++; v.len -= 2; }
         if (!valid_ip(v.p, v.len)) { add_ip_fallback(nz, r, v); return; }
+        v.kind = DV_JSTR;     /* hex digits, dots and colons: nothing to escape */
         break;
     case ECS_LONG:
         if (!is_integer(v.p, v.len)) return;
@@ -295,7 +408,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         v.kind = DV_NUM;
         break;
     case ECS_FLOAT:
-        if (!is_json_number(v.p, v.len)) return;
+        if (!is_json_number(v.p, v.len) || !float_in_range(nz, &v)) return;
         v.kind = DV_NUM;
         break;
     case ECS_BOOLEAN:
@@ -316,16 +429,12 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         break;
     }
     case ECS_UNKNOWN:
+        /* OpenSearch maps a vendor number to a long or a float by its first value. */
+        if (v.kind == DV_NUM && !is_integer(v.p, v.len) && !float_in_range(nz, &v)) return;
         break;
     default:
         if (v.kind == DV_NUM || v.kind == DV_BOOL) v.kind = DV_STR;
-        if (r->ecs && r->ecs->allowed[0]) {
-            char tmp[64];
-            if (v.len >= sizeof tmp) return;
-            memcpy(tmp, v.p, v.len);
-            tmp[v.len] = 0;
-            if (!ecs_value_allowed(r->ecs, tmp)) return;
-        }
+        if (r->ecs && r->ecs->allowed[0] && !r->constant_only && !ecs_value_allowed_n(r->ecs, v.p, v.len)) return;
         break;
     }
     if (v.kind == DV_RAW) {
@@ -333,8 +442,9 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         v.p = jv_one_line(v.p, &n, &nz->doc.arena);
         v.len = (uint32_t)n;
     }
-    doc_add(&nz->doc, r->target, v.kind, r->array, v.p, v.len);
-    add_related(nz, r, v);
+    if (r->related_target) related_push(nz, r->related_target, v);
+    else doc_add_path(&nz->doc, &r->tpath, v.kind, r->array, v.p, v.len);
+    if (r->related) related_push(nz, r->related, v);
 }
 
 /* "map_prefix": the entry whose key is the longest prefix of the value. */
@@ -411,7 +521,7 @@ static void add_built_object(struct normalizer *nz, const struct field_rule *r, 
     if (js->tok[node].type != J_OBJ || jv_build_object(js, node, r->sub, r->nsub, &nz->tmp, &nz->doc.arena, &o, &n) < 0)
         return;
     o = jv_one_line(o, &n, &nz->doc.arena);
-    doc_add(&nz->doc, r->target, DV_RAW, r->array, o, n);
+    doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, o, n);
 }
 
 /* One source token: a JSON array feeding an array field (related.ip,
@@ -511,40 +621,60 @@ delivery:
 }
 
 /* Scalar string fields the engine sets itself (none of them is an ECS array). */
-static void add_cstr(struct normalizer *nz, const char *path, const char *v)
+static void add_fixed(struct normalizer *nz, enum fixed_field f, const char *v, size_t n)
 {
-    doc_add(&nz->doc, path, DV_STR, 0, v, strlen(v));
+    doc_add_path(&nz->doc, &nz->fixed[f], DV_STR, 0, v, n);
 }
 
-/* AWSLogs/<account>/<service>/<region>/... in an S3 key. */
-static void cloud_from_key(struct normalizer *nz)
+/* The engine's own text (dates, versions): nothing to escape. */
+static void add_fixed_safe(struct normalizer *nz, enum fixed_field f, const char *v, size_t n)
 {
-    const char *key = nz->si->s3_key;
+    doc_add_path(&nz->doc, &nz->fixed[f], DV_JSTR, 0, v, n);
+}
+
+static void add_cstr(struct normalizer *nz, enum fixed_field f, const char *v)
+{
+    add_fixed(nz, f, v, strlen(v));
+}
+
+/* AWSLogs/<account>/<service>/<region>/... in an S3 key: the account and region, when there. */
+static void key_cloud(const char *key, struct span *account, struct span *region)
+{
     const char *p = key ? strstr(key, "AWSLogs/") : NULL;
     if (!p) return;
     p += 8;
     size_t n = 0;
     while (isdigit((unsigned char)p[n])) n++;
     if (n != 12 || p[n] != '/') return;
-    if (!doc_get(&nz->doc, "cloud.account.id")) doc_add(&nz->doc, "cloud.account.id", DV_STR, 0, p, n);
+    *account = (struct span){ p, (uint32_t)n, DV_STR };
     const char *svc = p + n + 1, *slash = strchr(svc, '/');
     const char *reg = slash ? slash + 1 : NULL, *rend = reg ? strchr(reg, '/') : NULL;
-    if (rend && rend - reg >= 9 && rend - reg < 20 && reg[2] == '-' && !doc_get(&nz->doc, "cloud.region"))
-        doc_add(&nz->doc, "cloud.region", DV_STR, 0, reg, (size_t)(rend - reg));
+    if (rend && rend - reg >= 9 && rend - reg < 20 && reg[2] == '-')
+        *region = (struct span){ reg, (uint32_t)(rend - reg), DV_STR };
+}
+
+/* cloud.*: what the rules found wins; the account comes next from the
+ * CloudWatch Logs payload owner, then from the key. */
+static void add_cloud(struct normalizer *nz)
+{
+    struct span account = { NULL, 0, DV_STR }, region = { NULL, 0, DV_STR };
+    key_cloud(nz->si->s3_key, &account, &region);
+    if (!doc_get_path(&nz->doc, &nz->fixed[FX_ACCOUNT])) {
+        if (nz->si->account_id) add_cstr(nz, FX_ACCOUNT, nz->si->account_id);
+        else if (account.p) add_fixed(nz, FX_ACCOUNT, account.p, account.len);
+    }
+    add_fixed_safe(nz, FX_PROVIDER, "aws", 3);
+    if (region.p && !doc_get_path(&nz->doc, &nz->fixed[FX_REGION])) add_fixed(nz, FX_REGION, region.p, region.len);
 }
 
 /* Flat formats: every column no rule used goes under the vendor namespace. */
-static void add_vendor_rest(struct normalizer *nz, const struct schema *sc, const struct record *rec)
+static void add_vendor_rest(struct normalizer *nz, const struct record *rec)
 {
-    if (!sc->vendor_rest || !sc->vendor || !rec->layout) return;
-    for (int c = 0; c < rec->ncols && c < rec->layout->n; c++) {
-        if (nz->col_used[c] || !rec->cols[c].p) continue;
-        size_t vl = strlen(sc->vendor), nl = strlen(rec->layout->names[c]);
-        char *path = arena_alloc(&nz->doc.arena, vl + nl + 2);
-        memcpy(path, sc->vendor, vl);
-        path[vl] = '.';
-        memcpy(path + vl + 1, rec->layout->names[c], nl + 1);
-        doc_add(&nz->doc, path, rec->cols[c].kind == DV_JSTR ? DV_JSTR : DV_STR, 0, rec->cols[c].p, rec->cols[c].len);
+    for (int i = 0; i < nz->nvendor; i++) {
+        const struct vendor_col *vc = &nz->vendor[i];
+        const struct span *v = &rec->cols[vc->col];
+        if (vc->col >= rec->ncols || !v->p) continue;
+        doc_add_path(&nz->doc, &vc->path, v->kind == DV_JSTR ? DV_JSTR : DV_STR, 0, v->p, v->len);
     }
 }
 
@@ -646,19 +776,18 @@ static int required_present(struct normalizer *nz, const struct schema *sc, cons
 static void add_fixed_fields(struct normalizer *nz, const struct schema *sc, const struct record *rec, int64_t ts)
 {
     char *iso = arena_alloc(&nz->doc.arena, 32);
-    doc_add(&nz->doc, "@timestamp", DV_STR, 0, iso, ts_format_iso(ts, iso));
+    add_fixed_safe(nz, FX_TIMESTAMP, iso, ts_format_iso(ts, iso));
+    if (nz->si->log_group) add_cstr(nz, FX_LOG_GROUP, nz->si->log_group);
+    if (nz->si->s3_key && !nz->si->key_is_local) add_cstr(nz, FX_S3_KEY, nz->si->s3_key);
+    add_cloud(nz);
+    add_fixed_safe(nz, FX_ECS_VERSION, "9.4.0", 5);
+    if (sc->dataset) add_cstr(nz, FX_DATASET, sc->dataset);
     /* One ingest time per millisecond: formatting it per record is measurable. */
     int64_t now = ts_now_ms();
     if (now != nz->ingested_ms) { nz->ingested_ms = now; nz->ingested_len = ts_format_iso(now, nz->ingested); }
-    doc_add(&nz->doc, "event.ingested", DV_STR, 0, nz->ingested, nz->ingested_len);
-    add_cstr(nz, "ecs.version", "9.4.0");
-    add_cstr(nz, "cloud.provider", "aws");
-    if (sc->module) add_cstr(nz, "event.module", sc->module);
-    if (sc->dataset) add_cstr(nz, "event.dataset", sc->dataset);
-    if (nz->si->log_group) add_cstr(nz, "aws.cloudwatch.log_group", nz->si->log_group);
-    if (nz->si->s3_key && !nz->si->key_is_local) add_cstr(nz, "aws.s3.object.key", nz->si->s3_key);
-    if (nz->si->account_id && !doc_get(&nz->doc, "cloud.account.id")) add_cstr(nz, "cloud.account.id", nz->si->account_id);
-    if (nz->opts.keep_original) doc_add(&nz->doc, "event.original", DV_STR, 0, rec->raw, rec->raw_len);
+    add_fixed_safe(nz, FX_INGESTED, nz->ingested, nz->ingested_len);
+    if (sc->module) add_cstr(nz, FX_MODULE, sc->module);
+    if (nz->opts.keep_original) add_fixed(nz, FX_ORIGINAL, rec->raw, rec->raw_len);
 }
 
 struct lookup_ctx {
@@ -707,17 +836,18 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
                      struct record *rec, struct norm_result *res)
 {
     doc_reset(&nz->doc);
+    nz->nrelated = 0;
     nz->si = si;
     bind_sources(nz, sc, rec);
     if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }
     if (event_time(nz, sc, rec, &res->ts_ms) < 0) return NORM_FAIL;
     for (int i = 0; i < sc->nrules; i++) apply_rule(nz, &sc->rules[i], rec);
+    related_flush(nz);
     struct lookup_ctx lc = { nz, rec };
     if (exclusions_match(nz->opts.exclude, sc, lookup_any, &lc)) { rec->skip_reason = "excluded"; return NORM_SKIP; }
     if (own_access(nz)) { rec->skip_reason = "own access"; return NORM_SKIP; }
     add_fixed_fields(nz, sc, rec, res->ts_ms);
-    cloud_from_key(nz);
-    add_vendor_rest(nz, sc, rec);
+    add_vendor_rest(nz, rec);
     add_geoip(nz, sc);
     make_id(nz, sc, rec, res);
     make_index(nz, sc, res);

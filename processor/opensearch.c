@@ -641,10 +641,10 @@ static void read_item(struct os_client *c, struct os_batch *b, struct os_item *i
 /* Items lo..hi from a 2xx bulk response. A response that cannot be read
  * leaves the items OS_RETRY: nothing is known about them. */
 static void read_bulk_response(struct os_client *c, struct os_batch *b, size_t lo, size_t hi,
-                               const buf_t *resp, struct os_bulk_summary *s)
+                               const char *body, size_t len, struct os_bulk_summary *s)
 {
     int items = -1;
-    if (jscan_parse(&c->js, resp->data ? resp->data : "", resp->len) == 0)
+    if (jscan_parse(&c->js, body ? body : "", len) == 0)
         items = jscan_key(&c->js, 0, "items", 5);
     if (items < 0 || c->js.tok[items].type != J_ARR || (size_t)jscan_count(&c->js, items) != hi - lo) {
         mark_range(b, lo, hi, OS_RETRY, 200, "bulk_response_unreadable",
@@ -697,7 +697,7 @@ static void bulk_range(struct os_client *c, struct os_batch *b, size_t lo, size_
         s->endpoint = x.endpoint;
     enum os_status st = os_classify_request(x.status, x.curl_code);
     if (st == OS_OK) {
-        read_bulk_response(c, b, lo, hi, resp, s);
+        read_bulk_response(c, b, lo, hi, resp->data, resp->len, s);
         return;
     }
     if (st == OS_FAIL && hi - lo > 1) { /* find the document(s) at fault */
@@ -713,6 +713,16 @@ static void bulk_range(struct os_client *c, struct os_batch *b, size_t lo, size_
     mark_range(b, lo, hi, st, x.status, type, buf_cstr(&reason));
     snprintf(s->error, sizeof s->error, "%s: %s", type, buf_cstr(&reason));
     buf_free(&reason);
+}
+
+void os_read_bulk_response(struct os_client *c, struct os_batch *b, const char *body, size_t len,
+                           struct os_bulk_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    s->endpoint = -1;
+    if (b->n)
+        read_bulk_response(c, b, 0, b->n, body, len, s);
+    os_batch_summarize(b, s);
 }
 
 void os_batch_summarize(const struct os_batch *b, struct os_bulk_summary *s)

@@ -144,6 +144,12 @@ struct os_cluster_info {
  * Returns 0, or -1 with err. */
 int os_cluster_info(struct os_client *c, struct os_cluster_info *out, char *err, size_t errlen);
 
+/* Read a 2xx _bulk response body into the items' results and count them in
+ * s (exposed for tests and the fuzzer; os_bulk() uses it). An unreadable
+ * body, or one without a result per item, leaves every item OS_RETRY. */
+void os_read_bulk_response(struct os_client *c, struct os_batch *b, const char *body, size_t len,
+                           struct os_bulk_summary *s);
+
 /* Classification shared with tests: a whole response's HTTP status and curl
  * code, and one item's status and error type. */
 enum os_status os_classify_request(long http_status, int curl_code);

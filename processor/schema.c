@@ -94,6 +94,17 @@ static int valid_path(const char *p)
     return 1;
 }
 
+/* source.ip -> source.domain: where a hostname found in an ip field goes. */
+static void set_ip_domain(struct field_rule *r, size_t tl)
+{
+    char alt[256];
+    if (tl < 3 || strcmp(r->target + tl - 3, ".ip") != 0 || tl + 4 >= sizeof alt) return;
+    snprintf(alt, sizeof alt, "%.*s.domain", (int)(tl - 3), r->target);
+    if (!ecs_lookup(alt)) return;
+    r->ip_domain = xstrdup(alt);
+    doc_path_init(&r->ip_domain_path, r->ip_domain);
+}
+
 static void resolve_target(struct compile_ctx *c, struct field_rule *r, const char *type_name)
 {
     if (!valid_path(r->target)) {
@@ -104,7 +115,10 @@ static void resolve_target(struct compile_ctx *c, struct field_rule *r, const ch
     size_t tl = strlen(r->target);
     if (r->ecs && r->ecs->type == ECS_IP && strcmp(r->target, "related.ip") != 0) r->related = RELATED_IP;
     else if (tl >= 9 && strcmp(r->target + tl - 9, "user.name") == 0) r->related = RELATED_USER;
+    if (strcmp(r->target, "related.ip") == 0) r->related_target = RELATED_IP;
+    else if (strcmp(r->target, "related.user") == 0) r->related_target = RELATED_USER;
     if (r->ecs) {
+        if (r->ecs->type == ECS_IP) set_ip_domain(r, tl);
         r->type = r->ecs->type;
         r->array = r->ecs->array;
         if (type_name) cerr(c, "fields.%s: \"type\" is only for vendor fields; ECS decides this one", r->target);
@@ -209,6 +223,7 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
 {
     memset(r, 0, sizeof *r);
     r->target = xstrdup(target);
+    doc_path_init(&r->tpath, r->target);
     r->ts_format = TS_AUTO;
     const char *type_name = NULL;
     if (json_is_string(spec) || json_is_array(spec)) {
@@ -240,6 +255,8 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
     check_constant(c, r, r->if_absent);
     check_constant(c, r, r->map_default);
     if (r->map) check_map_values(c, r);
+    /* "if_present" rules add if_present or if_absent, never the source itself. */
+    r->constant_only = (r->value && !r->nfrom) || r->if_present || (r->map && (r->map_default || r->map_drop));
 }
 
 static void add_static(struct compile_ctx *c, const char *target, const json_t *v)
@@ -417,6 +434,7 @@ static void free_refs(struct src_ref *r, int n)
 static void free_rule(struct field_rule *r)
 {
     free(r->target);
+    free(r->ip_domain);
     free_refs(r->from, r->nfrom);
     free(r->split);
     json_decref(r->map);

@@ -8,6 +8,7 @@
 #define SIEMPROC_SCHEMA_H
 #include <jansson.h>
 #include <regex.h>
+#include "doc.h"
 #include "ecs.h"
 #include "parser.h"
 #include "timeparse.h"
@@ -49,6 +50,7 @@ enum { RELATED_NONE, RELATED_IP, RELATED_USER };
 
 struct field_rule {
     char              *target;        /* ECS path or vendor path (aws.*) */
+    struct doc_path    tpath;         /* target, prepared for doc_add_path */
     const struct ecs_field *ecs;      /* NULL for vendor fields */
     enum ecs_type      type;          /* coercion applied before the value is added */
     int                array;         /* ECS array field, or "array": true on a vendor field */
@@ -72,6 +74,10 @@ struct field_rule {
                                          element (or per source object), e.g. dns.answers */
     int                nsub;
     int                related;       /* RELATED_IP / RELATED_USER: also feeds related.* */
+    int                related_target;/* RELATED_IP / RELATED_USER: the target is related.* itself */
+    int                constant_only; /* adds only schema constants, checked against ECS at load */
+    char              *ip_domain;     /* ip targets: the ECS *.domain field that takes hostnames, or NULL */
+    struct doc_path    ip_domain_path;
 };
 
 enum framing { FRAME_LINES, FRAME_JSON, FRAME_MULTILINE };

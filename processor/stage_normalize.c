@@ -16,6 +16,8 @@
 #include "geoip.h"
 #include "ingest.h"
 #include "kafka_source.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "producer.h"
 #include "retry_route.h"
 #include "s3_client.h"
@@ -75,6 +77,8 @@ struct nstage {
     struct nworker *w;
     int nw;
     struct { NORMALIZE_DELIVERY_COUNTERS(ATOMIC_FIELD) } d;
+    struct monitor *mon;
+    struct mseries *s3_duration, *s3_retriable, *s3_fatal;   /* siemproc_s3_get_* */
     int64_t last_summary_ms;
     uint64_t last_parsed;
 };
@@ -288,6 +292,7 @@ static void object_outcome(struct nworker *w, const struct s3_result *res, int s
     if (res->cls != S3_OK && !res->aborted) {
         snprintf(why, sizeof why, "%s (%d attempt%s)", res->error, res->attempts, res->attempts == 1 ? "" : "s");
         CADD(w->c.objects_failed, 1);
+        mseries_inc(res->cls == S3_RETRIABLE ? w->st->s3_retriable : w->st->s3_fatal);
         route_message(w, s3_error_type(res), why, NULL);
     } else if (st == INGEST_ERR_IO || st == INGEST_ERR_TYPE) {
         CADD(w->c.objects_failed, 1);
@@ -316,7 +321,9 @@ static void process_object(struct nworker *w, const struct s3_event_object *o)
     ingest_begin(w->ig, &w->obj);
     if (c) {
         struct s3_retry_policy pol = { (int)cfg->s3_max_attempts, cfg->s3_retry_base_ms, cfg->s3_retry_max_ms };
+        double t0 = metrics_clock_s();
         s3_get_object_retry(c, o->bucket, o->key, on_chunk, on_restart, w, &pol, &res);
+        mseries_observe(w->st->s3_duration, metrics_clock_s() - t0);
     } else {
         res = (struct s3_result){ .cls = S3_FATAL, .attempts = 0 };
         snprintf(res.error, sizeof res.error, "no S3 client for region \"%s\"", o->region);
@@ -617,6 +624,20 @@ static void resolve_s3_region(struct nstage *st)
         snprintf(st->s3_region, sizeof st->s3_region, "us-east-1");
 }
 
+/* Gauges, readiness, lag and GeoIP reloads (monitor.h); the S3 series the workers observe. */
+static int start_monitor(struct nstage *st, const char *group, char *err, size_t n)
+{
+    const struct siemproc_metrics *m = metrics_std();
+    st->s3_duration = metric_get(m->s3_get_duration, NULL);
+    st->s3_retriable = METRIC_GET(m->s3_get_errors, "retriable");
+    st->s3_fatal = METRIC_GET(m->s3_get_errors, "fatal");
+    struct monitor_opts mo = monitor_stage_opts(st->cfg, "normalize", st->ks, group, st->cfg->topics);
+    mo.wq = st->wq;
+    mo.geoip = st->geo;
+    st->mon = monitor_start(&mo, err, n);
+    return st->mon ? 0 : -1;
+}
+
 static int start(struct nstage *st, char *err, size_t n)
 {
     const struct config *cfg = st->cfg;
@@ -635,8 +656,8 @@ static int start(struct nstage *st, char *err, size_t n)
     snprintf(group, sizeof group, "%s", cfg->group[0] ? cfg->group : "siemproc-normalize");
     struct kafka_source_opts ko = { .group = group, .topics = cfg->topics, .msg_size = sizeof(struct nmsg),
                                     .dispatch = dispatch, .tick = tick, .arg = st };
-    st->ks = kafka_source_new(cfg, &ko, err, n);
-    return st->ks ? 0 : -1;
+    if (!(st->ks = kafka_source_new(cfg, &ko, err, n))) return -1;
+    return start_monitor(st, group, err, n);
 }
 
 struct nstage *stage_normalize_new(const struct config *cfg, char *err, size_t errlen)
@@ -656,6 +677,8 @@ int stage_normalize_run(struct nstage *st)
     fprintf(stderr, "siemproc: normalize: %d worker(s), topics %s -> %s (retry %s)\n", st->nw, st->cfg->topics,
             st->cfg->output_topic, st->cfg->retry_topic);
     int rc = kafka_source_run(st->ks);
+    monitor_stop(st->mon);     /* the consumer is closed: nothing left to watch */
+    st->mon = NULL;
     char err[512];
     if (producer_fatal(st->prod, err, sizeof err)) {
         fprintf(stderr, "siemproc: kafka producer: fatal: %s\n", err);
@@ -685,6 +708,7 @@ static void free_worker(struct nworker *w)
 void stage_normalize_free(struct nstage *st)
 {
     if (!st) return;
+    monitor_stop(st->mon);     /* it reads the queue, the consumer and the GeoIP handle */
     if (st->prod) producer_close(st->prod);
     workqueue_free(st->wq);
     producer_free(st->prod);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "kafka_source.h"
+#include "monitor.h"
 #include "retry_route.h"
 #include "stage_common.h"
 #include "stage_retry.h"
@@ -37,6 +38,7 @@ struct rstage {
     char topics[512], group[256];
     struct producer *prod;
     struct kafka_source *ks;
+    struct monitor *mon;
     pthread_t thread;
     int started;
     pthread_mutex_t mu;
@@ -291,6 +293,12 @@ static int start(struct rstage *st, char *err, size_t n)
                                    .dispatch = dispatch, .tick = tick, .arg = st};
     if (!(st->ks = kafka_source_new(cfg, &ko, err, n)))
         return -1;
+    struct monitor_opts mo = monitor_stage_opts(cfg, "retry", st->ks, st->group, st->topics);
+    /* Held messages stay uncommitted (lag) until their backoff is due: only
+     * a stall longer than the longest backoff is one. */
+    mo.ready_window_ms += (int)cfg->retry_delay_max_ms;
+    if (!(st->mon = monitor_start(&mo, err, n)))
+        return -1;
     if (pthread_create(&st->thread, NULL, worker_main, st) != 0) {
         snprintf(err, n, "cannot start the retry worker thread");
         return -1;
@@ -332,6 +340,8 @@ int stage_retry_run(struct rstage *st)
             st->topics, st->cfg->retry_delay_ms, st->cfg->retry_delay_max_ms, st->cfg->retry_max_attempts,
             st->cfg->dlq_topic);
     int rc = kafka_source_run(st->ks);
+    monitor_stop(st->mon); /* the consumer is closed: nothing left to watch */
+    st->mon = NULL;
     stop_worker(st);
     producer_flush(st->prod, (int)st->cfg->shutdown_timeout_ms);
     char err[512];
@@ -353,6 +363,7 @@ void stage_retry_free(struct rstage *st)
 {
     if (!st)
         return;
+    monitor_stop(st->mon);
     if (st->ks)
         stop_worker(st);
     producer_free(st->prod);

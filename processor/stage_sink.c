@@ -18,6 +18,7 @@
 
 #include "aws_credentials.h"
 #include "kafka_source.h"
+#include "monitor.h"
 #include "retry_route.h"
 #include "sink.h"
 #include "stage_common.h"
@@ -48,11 +49,13 @@ struct sworker {
 
 struct sstage {
     const struct config *cfg;
+    struct config view;        /* cfg with an in-flight bound that fits the batches */
     char topics[512], group[256];
     struct aws_cred_provider *creds;
     struct producer *prod;
     rd_kafka_topic_t *retry_t;
     struct kafka_source *ks;
+    struct monitor *mon;
     struct sworker *w;
     int nw;
     pthread_mutex_t mu;
@@ -81,6 +84,16 @@ static int dispatch(void *arg, struct ks_msg *km)
     }
     pthread_mutex_unlock(&st->mu);
     return ok ? 0 : -1;
+}
+
+/* Messages waiting for a worker (the monitor's queue depth gauge). */
+static size_t queued(void *arg)
+{
+    struct sstage *st = arg;
+    pthread_mutex_lock(&st->mu);
+    size_t n = st->qn;
+    pthread_mutex_unlock(&st->mu);
+    return n;
 }
 
 /* Caller holds st->mu. */
@@ -389,7 +402,12 @@ static int start(struct sstage *st, char *err, size_t n)
     snprintf(st->group, sizeof st->group, "%s", cfg->group[0] ? cfg->group : "siemproc-sink");
     st->max_docs = (size_t)cfg->batch_max_docs;
     st->max_bytes = (size_t)cfg->batch_max_kb * 1024;
-    st->qcap = (size_t)cfg->max_inflight + 64;
+    /* Every worker can fill a batch while another one is out: in-flight
+     * messages below two full batches per worker would starve the sink. */
+    st->view = *cfg;
+    if (st->view.max_inflight < 2 * cfg->workers * cfg->batch_max_docs)
+        st->view.max_inflight = 2 * cfg->workers * cfg->batch_max_docs;
+    st->qcap = (size_t)st->view.max_inflight + 64;
     st->q = xcalloc(st->qcap, sizeof *st->q);
     st->creds = sink_cred_provider(cfg);
     if (!(st->prod = stage_producer_new(cfg, err, n)) ||
@@ -398,7 +416,12 @@ static int start(struct sstage *st, char *err, size_t n)
     st->retry_t = producer_topic(st->prod, cfg->retry_topic);
     struct kafka_source_opts ko = {.group = st->group, .topics = st->topics, .msg_size = sizeof(struct smsg),
                                    .dispatch = dispatch, .tick = tick, .arg = st};
-    if (!(st->ks = kafka_source_new(cfg, &ko, err, n)))
+    if (!(st->ks = kafka_source_new(&st->view, &ko, err, n)))
+        return -1;
+    struct monitor_opts mo = monitor_stage_opts(cfg, "sink", st->ks, st->group, st->topics);
+    mo.queue_depth = queued;
+    mo.queue_arg = st;
+    if (!(st->mon = monitor_start(&mo, err, n)))
         return -1;
     return start_workers(st, err, n);
 }
@@ -442,6 +465,8 @@ int stage_sink_run(struct sstage *st)
             st->nw, st->topics, st->w[0].sink->kind, st->cfg->sink_file[0] ? st->cfg->sink_file : st->cfg->opensearch_url,
             st->cfg->retry_topic, st->max_docs, st->max_bytes / 1024, st->cfg->batch_linger_ms);
     int rc = kafka_source_run(st->ks);
+    monitor_stop(st->mon); /* the consumer is closed: nothing left to watch */
+    st->mon = NULL;
     stop_workers(st);
     producer_flush(st->prod, (int)st->cfg->shutdown_timeout_ms);
     char err[512];
@@ -463,6 +488,7 @@ void stage_sink_free(struct sstage *st)
 {
     if (!st)
         return;
+    monitor_stop(st->mon);
     if (st->ks)
         stop_workers(st);
     producer_free(st->prod);

@@ -707,6 +707,23 @@ def test_values_coerced_to_ecs_types(tmp_path):
     assert "port" not in big["source"] and big["network"]["packets"] == 9223372036854775807
     assert "ip" not in name["source"] and name["source"]["domain"] == "host.example"
     assert_ecs([zeros, big, name], "coercion")
+    # A float is finite and within a float's range; a huge integer literal is written as a double.
+    clb = tmp_path / "clb.log"
+    clb.write_text('2026-11-28T03:52:11.403116Z web-clb 89.160.20.112:60931 10.0.3.14:80 1e39 '
+                   '123456789012345678901234567890 0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" '
+                   '"curl/8.5.0" - -\n')
+    (doc,) = Run(["--type", "clb", clb]).docs()
+    elb = doc["aws"]["elb"]
+    assert "request_processing_time" not in elb
+    assert isinstance(elb["backend_processing_time"]["sec"], float)
+    assert abs(elb["backend_processing_time"]["sec"] - 1.2345678901234568e29) < 1e15
+    # The same holds for numbers copied from JSON records into vendor fields.
+    rec = {"eventVersion": "1.08", "eventTime": "2026-11-28T03:50:12Z", "eventID": "x-1"}
+    text = json.dumps(rec)[:-1] + ', "readOnly": 1e400, "eventType": 123456789012345678901234567890, "managementEvent": 12}'
+    (doc,) = Run(["--type", "cloudtrail", "-"], stdin=text.encode()).docs()
+    trail = doc["aws"]["cloudtrail"]
+    assert "read_only" not in trail and trail["management_event"] == 12
+    assert isinstance(trail["event_type"], float)
 
 
 def test_header_columns_without_names(tmp_path):

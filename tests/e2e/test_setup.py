@@ -67,7 +67,7 @@ def test_setup_reports_a_missing_ism_plugin_or_installs_the_policy(opensearch, i
     if has_ism:
         assert "/_plugins/_ism/policies/siemproc-retention" in out
     else:
-        assert "skip  ISM policy siemproc-retention: the ISM plugin" in out
+        assert "skip  ISM policies: the ISM plugin (opensearch-index-management) is not installed" in out
 
 
 def bulk(opensearch, docs):
@@ -112,3 +112,38 @@ def test_documents_get_exactly_the_template_mapping(opensearch, installed):
             elif not path.startswith("aws.") or typ not in ("keyword", "long", "float", "boolean", "object"):
                 surprises.append((index, path, typ))
     assert not surprises, surprises[:20]
+
+
+def test_rollover_types_get_a_write_alias(opensearch, tmp_path):
+    """A log type without time rotation is written through an alias that setup
+    bootstraps onto <index>-000001 (ISM rolls it over where the plugin is
+    installed); re-running keeps the alias."""
+    import shutil
+    schemas = tmp_path / "schemas"
+    shutil.copytree(sinklib.REPO / "schemas", schemas)
+    vpc = json.loads((schemas / "vpcflowlogs.json").read_text())
+    vpc["index"]["rotation"] = "none"
+    (schemas / "vpcflowlogs.json").write_text(json.dumps(vpc))
+    prefix = unique("e2e-roll") + "-"
+    alias = f"{prefix}{vpc['index']['name']}"
+    try:
+        for _ in range(2):
+            out = setup_cmd(opensearch, prefix, "--schemas", str(schemas)).stdout.decode()
+            assert "FAIL" not in out
+        assert f"write alias {alias} exists" in out
+        got = opensearch.request("GET", f"/_alias/{alias}").json()
+        assert got == {f"{alias}-000001": {"aliases": {alias: {"is_write_index": True}}}}
+        settings = opensearch.request("GET", f"/{alias}-000001/_settings").json()
+        index = settings[f"{alias}-000001"]["settings"]["index"]
+        if "no ISM plugin" in out:  # the setting would be refused without the plugin
+            assert "plugins" not in index
+        else:
+            assert index["plugins"]["index_state_management"]["rollover_alias"] == alias
+        opensearch.index_doc(alias, {"@timestamp": "2026-01-01T00:00:00Z", "source": {"ip": "192.0.2.1"}}, "r1")
+        assert opensearch.count(f"{alias}-000001") == 1
+    finally:
+        opensearch.request("DELETE", f"/{alias}-000001")
+        for line in sinklib.run("setup", "--print", "--index-prefix", prefix, "--schemas", str(schemas)).stdout.decode().splitlines():
+            path = json.loads(line)["path"]
+            if path.startswith("/_index_template/"):
+                opensearch.request("DELETE", path)

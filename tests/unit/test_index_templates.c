@@ -95,6 +95,9 @@ static void test_policies(const struct tmpl_groups *g)
     keep.retention_days = 0;
     CHECK(tmpl_policy(g, false, &keep, &os219) == NULL);
     CHECK(tmpl_policy(g, false, &settings, &aoss) == NULL);
+    struct tmpl_flavor bare = os219;
+    bare.no_ism = true;
+    CHECK(tmpl_policy(g, true, &settings, &bare) == NULL);
 }
 
 static void test_properties(struct schema_set *set)
