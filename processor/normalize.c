@@ -70,6 +70,8 @@ struct normalizer {
     buf_t vendor_paths;          /* their paths, NUL-separated */
     EVP_MD_CTX *md;
     EVP_MD *sha256;              /* fetched once: EVP_sha256() per digest re-fetches in OpenSSL 3 */
+    EVP_MD_CTX *prefix_md;       /* the digest after prefix_type and prefix_origin (doc_id_hash) */
+    buf_t prefix_type, prefix_origin;
     const struct stream_info *si;
     /* Index name of the last record: most records of an object share it. */
     const struct schema *index_schema;
@@ -78,6 +80,7 @@ struct normalizer {
     int64_t ingested_ms;
     char ingested[32];
     size_t ingested_len;
+    struct op_memo memo;         /* splits shared by several rules' ops, cleared per record */
     struct jscan scratch;        /* re-parses values: embedded JSON, geo points */
     buf_t tmp;                   /* builds "object" rule values */
 };
@@ -89,8 +92,11 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     doc_init(&nz->doc);
     for (int i = 0; i < FX_COUNT; i++) doc_path_init(&nz->fixed[i], fixed_names[i]);
     nz->md = EVP_MD_CTX_new();
+    nz->prefix_md = EVP_MD_CTX_new();
+    buf_init(&nz->prefix_type);
+    buf_init(&nz->prefix_origin);
     nz->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (!nz->md || !nz->sha256) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
+    if (!nz->md || !nz->prefix_md || !nz->sha256) { fputs("siemproc: EVP_MD_CTX_new failed\n", stderr); abort(); }
     nz->col_used = xcalloc(REC_MAX_COLS, 1);
     nz->vendor = xcalloc(REC_MAX_COLS, sizeof *nz->vendor);
     buf_init(&nz->vendor_paths);
@@ -104,6 +110,9 @@ void normalizer_free(struct normalizer *nz)
     if (!nz) return;
     doc_free(&nz->doc);
     EVP_MD_CTX_free(nz->md);
+    EVP_MD_CTX_free(nz->prefix_md);
+    buf_free(&nz->prefix_type);
+    buf_free(&nz->prefix_origin);
     EVP_MD_free(nz->sha256);
     free(nz->binding);
     free(nz->related);
@@ -484,7 +493,7 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
     for (int i = 0; i < r->nops; i++) {
         const char *p = v.p;
         size_t n = v.len;
-        if (op_apply(r->ops[i], &p, &n, &nz->doc.arena) < 0) return;
+        if (op_apply_memo(r->ops[i], &p, &n, &nz->doc.arena, &nz->memo) < 0) return;
         v.p = p;
         v.len = (uint32_t)n;
     }
@@ -705,6 +714,27 @@ static void encode_b64url(const unsigned char *in, size_t n, char *out)
     out[o] = 0;
 }
 
+static int same_text(buf_t *b, const char *s)
+{
+    return b->len && strcmp(buf_cstr(b), s) == 0;
+}
+
+/* The digest state after type and origin. The records of an object share
+ * both, and hashing the key is a good part of each record's digest: the
+ * state is kept and copied while they stay the same. */
+static const EVP_MD_CTX *hash_prefix(struct normalizer *nz, const char *type, const char *origin)
+{
+    if (same_text(&nz->prefix_type, type) && same_text(&nz->prefix_origin, origin)) return nz->prefix_md;
+    EVP_DigestInit_ex(nz->prefix_md, nz->sha256, NULL);
+    EVP_DigestUpdate(nz->prefix_md, type, strlen(type) + 1);
+    EVP_DigestUpdate(nz->prefix_md, origin, strlen(origin) + 1);
+    buf_reset(&nz->prefix_type);
+    buf_append(&nz->prefix_type, type, strlen(type) + 1);
+    buf_reset(&nz->prefix_origin);
+    buf_append(&nz->prefix_origin, origin, strlen(origin) + 1);
+    return nz->prefix_md;
+}
+
 void doc_id_hash(struct normalizer *nz, const char *type, const char *origin, uint64_t ordinal,
                  const char *raw, size_t rawlen, char out[32])
 {
@@ -716,9 +746,7 @@ void doc_id_hash(struct normalizer *nz, const char *type, const char *origin, ui
     do { rev[ol++] = (char)('0' + ordinal % 10); ordinal /= 10; } while (ordinal);
     for (int i = 0; i < ol; i++) ord[i] = rev[ol - 1 - i];
     ord[ol] = 0;
-    EVP_DigestInit_ex(nz->md, nz->sha256, NULL);
-    EVP_DigestUpdate(nz->md, type, strlen(type) + 1);
-    EVP_DigestUpdate(nz->md, origin ? origin : "", origin ? strlen(origin) + 1 : 1);
+    EVP_MD_CTX_copy_ex(nz->md, hash_prefix(nz, type, origin ? origin : ""));
     EVP_DigestUpdate(nz->md, ord, (size_t)ol + 1);
     EVP_DigestUpdate(nz->md, raw, rawlen);
     EVP_DigestFinal_ex(nz->md, md, &mdlen);
@@ -837,6 +865,7 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
 {
     doc_reset(&nz->doc);
     nz->nrelated = 0;
+    op_memo_clear(&nz->memo);
     nz->si = si;
     bind_sources(nz, sc, rec);
     if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }

@@ -49,53 +49,56 @@ static int trim(const char **p, size_t *n)
     return set(p, n, s, l);
 }
 
-/* "1.2.3.4:80", "[2001:db8::1]:443", "2001:db8::1" (no port). */
-static int hostport(const char **p, size_t *n, int want_port)
+/* A part that is there: empty text counts as absent, as for set(). */
+static void part(const char **dst, size_t *dst_len, const char *s, size_t n)
 {
-    const char *s = *p;
-    size_t l = *n;
+    *dst = n ? s : NULL;
+    *dst_len = n;
+}
+
+static int pick(const char **p, size_t *n, const char *s, size_t len)
+{
+    return s ? set(p, n, s, len) : -1;
+}
+
+/* "1.2.3.4:80", "[2001:db8::1]:443", "2001:db8::1" (no port). */
+static void hostport_split(const char *s, size_t l, struct hostport_parts *h)
+{
+    memset(h, 0, sizeof *h);
     if (l && s[0] == '[') {
         const char *close = memchr(s, ']', l);
-        if (!close) return -1;
-        if (!want_port) return set(p, n, s + 1, (size_t)(close - s) - 1);
+        if (!close) return;
+        part(&h->host, &h->host_len, s + 1, (size_t)(close - s) - 1);
         size_t rest = l - (size_t)(close - s) - 1;
-        return rest > 1 && close[1] == ':' ? set(p, n, close + 2, rest - 1) : -1;
+        if (rest > 1 && close[1] == ':') part(&h->port, &h->port_len, close + 2, rest - 1);
+        return;
     }
     const char *colon = memrchr(s, ':', l);
     if (!colon || memchr(s, ':', l) != colon) {       /* no port, or bare IPv6 */
-        return want_port ? -1 : set(p, n, s, l);
+        part(&h->host, &h->host_len, s, l);
+        return;
     }
-    if (want_port) return set(p, n, colon + 1, l - (size_t)(colon - s) - 1);
-    return set(p, n, s, (size_t)(colon - s));
+    part(&h->host, &h->host_len, s, (size_t)(colon - s));
+    part(&h->port, &h->port_len, colon + 1, l - (size_t)(colon - s) - 1);
 }
 
 /* "GET http://host:80/path?q HTTP/1.1" */
-static int request_part(const char **p, size_t *n, int part)
+static void request_split(const char *s, size_t l, struct request_parts *r)
 {
-    const char *s = *p;
-    size_t l = *n;
+    memset(r, 0, sizeof *r);
     while (l && s[l - 1] == ' ') l--;      /* Classic LB TCP listeners log "- - - " */
     const char *sp1 = memchr(s, ' ', l);
-    if (!sp1) return -1;
-    if (part == 0) return sp1 - s == 1 && s[0] == '-' ? -1 : set(p, n, s, (size_t)(sp1 - s));
+    if (!sp1) return;
+    if (!(sp1 - s == 1 && s[0] == '-')) part(&r->method, &r->method_len, s, (size_t)(sp1 - s));
     const char *rest = sp1 + 1;
     size_t rl = l - (size_t)(rest - s);
     const char *sp2 = memrchr(rest, ' ', rl);
     int has_version = sp2 && rl - (size_t)(sp2 - rest) > 5 && strncmp(sp2 + 1, "HTTP/", 5) == 0;
-    if (part == 2) {
-        if (!has_version) return -1;
-        return set(p, n, sp2 + 6, rl - (size_t)(sp2 - rest) - 6);
-    }
+    if (has_version) part(&r->version, &r->version_len, sp2 + 6, rl - (size_t)(sp2 - rest) - 6);
     int no_version = sp2 && rl - (size_t)(sp2 - rest) == 2 && sp2[1] == '-';    /* "- - -" */
     size_t ul = has_version || no_version ? (size_t)(sp2 - rest) : rl;
-    if (ul == 1 && rest[0] == '-') return -1;
-    return set(p, n, rest, ul);
+    if (!(ul == 1 && rest[0] == '-')) part(&r->url, &r->url_len, rest, ul);
 }
-
-struct url_parts {
-    const char *scheme, *host, *port, *path, *query;
-    size_t scheme_len, host_len, port_len, path_len, query_len;
-};
 
 /* Length of the scheme when s starts with "scheme://" (RFC 3986: a letter,
  * then letters, digits, '+', '-', '.'), else 0: "/r?u=http://x" has none. */
@@ -122,34 +125,19 @@ static void url_split(const char *s, size_t l, struct url_parts *u)
         while (ae < end && *ae != '/' && *ae != '?' && *ae != '#') ae++;
         const char *at = memrchr(a, '@', (size_t)(ae - a));
         if (at) a = at + 1;                    /* userinfo is not the host */
-        size_t hl = (size_t)(ae - a);
-        const char *hp = a;
-        size_t hpl = hl;
-        if (hostport(&hp, &hpl, 0) == 0) { u->host = hp; u->host_len = hpl; }
-        hp = a;
-        hpl = hl;
-        if (hostport(&hp, &hpl, 1) == 0) { u->port = hp; u->port_len = hpl; }
+        struct hostport_parts h;
+        hostport_split(a, (size_t)(ae - a), &h);
+        u->host = h.host;
+        u->host_len = h.host_len;
+        u->port = h.port;
+        u->port_len = h.port_len;
         q = ae;
     }
     const char *hash = memchr(q, '#', (size_t)(end - q));
     if (hash) end = hash;                      /* a fragment is neither path nor query */
     const char *qm = memchr(q, '?', (size_t)(end - q));
-    u->path = q;
-    u->path_len = (size_t)((qm ? qm : end) - q);
+    part(&u->path, &u->path_len, q, (size_t)((qm ? qm : end) - q));
     if (qm) { u->query = qm + 1; u->query_len = (size_t)(end - qm - 1); }
-}
-
-static int url_part(const char **p, size_t *n, int op)
-{
-    struct url_parts u;
-    url_split(*p, *n, &u);
-    switch (op) {
-    case OP_URL_SCHEME: return u.scheme ? set(p, n, u.scheme, u.scheme_len) : -1;
-    case OP_URL_DOMAIN: return u.host ? set(p, n, u.host, u.host_len) : -1;
-    case OP_URL_PORT:   return u.port ? set(p, n, u.port, u.port_len) : -1;
-    case OP_URL_PATH:   return set(p, n, u.path, u.path_len);
-    default:            return u.query ? set(p, n, u.query, u.query_len) : -1;
-    }
 }
 
 static int hexv(int c)
@@ -306,19 +294,82 @@ static int http_outcome(const char **p, size_t *n)
     return set(p, n, o, strlen(o));
 }
 
+void op_memo_clear(struct op_memo *m)
+{
+    m->hp_in = m->req_in = m->url_in = NULL;
+}
+
+/* The split of *p, *n: the memo's when it was made from this very value. */
+static const struct hostport_parts *hostport_of(const char *s, size_t l, struct op_memo *m)
+{
+    if (m->hp_in != s || m->hp_len != l) {
+        hostport_split(s, l, &m->hp);
+        m->hp_in = s;
+        m->hp_len = l;
+    }
+    return &m->hp;
+}
+
+static const struct request_parts *request_of(const char *s, size_t l, struct op_memo *m)
+{
+    if (m->req_in != s || m->req_len != l) {
+        request_split(s, l, &m->req);
+        m->req_in = s;
+        m->req_len = l;
+    }
+    return &m->req;
+}
+
+static const struct url_parts *url_of(const char *s, size_t l, struct op_memo *m)
+{
+    if (m->url_in != s || m->url_len != l) {
+        url_split(s, l, &m->url);
+        m->url_in = s;
+        m->url_len = l;
+    }
+    return &m->url;
+}
+
+/* The ops that pick a part of a split. */
+static int split_op(int op, const char **p, size_t *n, struct op_memo *m)
+{
+    const struct hostport_parts *h;
+    const struct request_parts *r;
+    const struct url_parts *u;
+    switch (op) {
+    case OP_HOSTPORT_HOST: h = hostport_of(*p, *n, m); return pick(p, n, h->host, h->host_len);
+    case OP_HOSTPORT_PORT: h = hostport_of(*p, *n, m); return pick(p, n, h->port, h->port_len);
+    case OP_REQUEST_METHOD: r = request_of(*p, *n, m); return pick(p, n, r->method, r->method_len);
+    case OP_REQUEST_URL: r = request_of(*p, *n, m); return pick(p, n, r->url, r->url_len);
+    case OP_REQUEST_VERSION: r = request_of(*p, *n, m); return pick(p, n, r->version, r->version_len);
+    }
+    u = url_of(*p, *n, m);
+    switch (op) {
+    case OP_URL_SCHEME: return pick(p, n, u->scheme, u->scheme_len);
+    case OP_URL_DOMAIN: return pick(p, n, u->host, u->host_len);
+    case OP_URL_PORT:   return pick(p, n, u->port, u->port_len);
+    case OP_URL_PATH:   return pick(p, n, u->path, u->path_len);
+    default:            return pick(p, n, u->query, u->query_len);
+    }
+}
+
 int op_apply(int op, const char **p, size_t *n, arena_t *a)
+{
+    struct op_memo m;
+    op_memo_clear(&m);
+    return op_apply_memo(op, p, n, a, &m);
+}
+
+int op_apply_memo(int op, const char **p, size_t *n, arena_t *a, struct op_memo *m)
 {
     switch (op) {
     case OP_LOWER: return change_case(p, n, a, 0);
     case OP_UPPER: return change_case(p, n, a, 1);
     case OP_TRIM: return trim(p, n);
-    case OP_HOSTPORT_HOST: return hostport(p, n, 0);
-    case OP_HOSTPORT_PORT: return hostport(p, n, 1);
-    case OP_REQUEST_METHOD: return request_part(p, n, 0);
-    case OP_REQUEST_URL: return request_part(p, n, 1);
-    case OP_REQUEST_VERSION: return request_part(p, n, 2);
+    case OP_HOSTPORT_HOST: case OP_HOSTPORT_PORT:
+    case OP_REQUEST_METHOD: case OP_REQUEST_URL: case OP_REQUEST_VERSION:
     case OP_URL_SCHEME: case OP_URL_DOMAIN: case OP_URL_PORT: case OP_URL_PATH: case OP_URL_QUERY:
-        return url_part(p, n, op);
+        return split_op(op, p, n, m);
     case OP_URL_DECODE: return url_decode(p, n, a);
     case OP_IANA_PROTOCOL: return iana_protocol(p, n);
     case OP_SECONDS_TO_NS: return to_ns(p, n, a, 1e9);

@@ -18,4 +18,28 @@ enum op_id {
 int op_from_name(const char *name);      /* -1 when unknown */
 const char *op_name(int op);
 int op_apply(int op, const char **p, size_t *n, arena_t *arena);
+
+/* Parts of a value that sibling ops pick from; NULL = absent. */
+struct hostport_parts { const char *host, *port; size_t host_len, port_len; };
+struct request_parts { const char *method, *url, *version; size_t method_len, url_len, version_len; };
+struct url_parts {
+    const char *scheme, *host, *port, *path, *query;
+    size_t scheme_len, host_len, port_len, path_len, query_len;
+};
+
+/* The last value each kind of split was made from, and its parts: a schema
+ * often takes several parts of one value (ALB's request line feeds eight
+ * fields). Values are compared by address, so a memo must be cleared
+ * whenever the memory of the values it saw may be reused -- per record. */
+struct op_memo {
+    const char *hp_in, *req_in, *url_in;
+    size_t hp_len, req_len, url_len;
+    struct hostport_parts hp;
+    struct request_parts req;
+    struct url_parts url;
+};
+
+void op_memo_clear(struct op_memo *m);
+/* op_apply, reusing and keeping splits in m. */
+int op_apply_memo(int op, const char **p, size_t *n, arena_t *arena, struct op_memo *m);
 #endif
