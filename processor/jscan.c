@@ -114,6 +114,12 @@ static size_t scan_string(struct jscan *js, const char *s, size_t i, size_t n, i
     const unsigned char *u = (const unsigned char *)s;
     size_t j = i + 1;
     for (;;) {
+        while (j + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, u + j, 8);
+            if (word_json_special(w)) break;
+            j += 8;
+        }
         while (j < n && !str_special(u[j])) j++;
         if (j >= n || u[j] < 0x20) return 0;
         if (u[j] == '"') break;

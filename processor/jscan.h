@@ -53,6 +53,23 @@ static inline size_t jscan_len(const struct jscan *js, int t) { return js->tok[t
 /* Compare a string token with a C string (handles escapes). */
 int  jscan_streq(const struct jscan *js, int t, const char *s);
 
+/* Eight bytes at a time (w loaded with memcpy). Each returns a mask with the
+ * high bit set in the bytes of w that match; the lowest set bit is exact,
+ * higher ones can be false positives (borrows), so a caller that finds one
+ * looks at the bytes one by one. */
+static inline uint64_t word_has_byte(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (0x0101010101010101ULL * c);
+    return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+/* Bytes that end plain JSON string content: < 0x20, '"', '\\', >= 0x80. */
+static inline uint64_t word_json_special(uint64_t w)
+{
+    uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
+    return (w & 0x8080808080808080ULL) | ctl | word_has_byte(w, '"') | word_has_byte(w, '\\');
+}
+
 /* Length of the valid UTF-8 sequence at s (n bytes left): 1-4, or 0 when
  * s[0] does not start one (overlong forms and surrogates are invalid). */
 size_t utf8_seq_len(const unsigned char *s, size_t n);

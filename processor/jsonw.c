@@ -13,17 +13,6 @@ static const unsigned char special[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
 };
 
-/* Non-zero when any of the 8 bytes in w is special (< 0x20, '"', '\\', >= 0x80). */
-static inline uint64_t word_special(uint64_t w)
-{
-    uint64_t hi = w & 0x8080808080808080ULL;
-    uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
-    uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
-    uint64_t zq = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL;
-    uint64_t zb = (bs - 0x0101010101010101ULL) & ~bs & 0x8080808080808080ULL;
-    return hi | ctl | zq | zb;
-}
-
 /* The escape of one special byte c (not valid UTF-8 when >= 0x80). */
 static char *escape_byte(char *o, unsigned c)
 {
@@ -49,7 +38,7 @@ char *jw_escape_to(char *o, const char *str, size_t n)
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (word_special(w)) break;
+            if (word_json_special(w)) break;
             memcpy(o, &w, 8);
             o += 8;
             i += 8;
