@@ -18,6 +18,7 @@ enum sep { SEP_WS, SEP_TAB, SEP_SPACE, SEP_COMMA };
 struct fields_cfg {
     enum sep       sep;
     unsigned char  sep_byte[256];    /* 1 for the bytes that separate columns */
+    unsigned char  sep1, sep2;       /* the same bytes, for scanning a word at a time */
     int            quotes, brackets, allow_extra, min_columns;
     int            join_after_comma; /* "a, b": a space after a comma does not end the column */
     struct layout  deflt;
@@ -97,6 +98,8 @@ static void *fields_compile(const json_t *f, char *err, size_t errlen)
     const char *sep = json_string_value(json_object_get(f, "separator"));
     c->sep = !sep || !strcmp(sep, "ws") ? SEP_WS : !strcmp(sep, "tab") ? SEP_TAB : !strcmp(sep, "space") ? SEP_SPACE : SEP_COMMA;
     for (int b = 0; b < 256; b++) c->sep_byte[b] = (unsigned char)is_sep(c->sep, (char)b);
+    c->sep1 = c->sep == SEP_WS || c->sep == SEP_SPACE ? ' ' : c->sep == SEP_TAB ? '\t' : ',';
+    c->sep2 = c->sep == SEP_WS ? '\t' : c->sep1;
     c->quotes = json_is_true(json_object_get(f, "quotes"));
     c->brackets = json_is_true(json_object_get(f, "brackets"));
     c->allow_extra = json_is_true(json_object_get(f, "allow_extra"));
@@ -163,6 +166,13 @@ static size_t plain_end(const struct fields_cfg *c, const char *s, size_t i, siz
 {
     size_t j = i;
     for (;;) {
+        while (j + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + j, 8);
+            uint64_t m = word_has_byte(w, c->sep1) | word_has_byte(w, c->sep2);
+            if (m) { j += word_skip(m); break; }
+            j += 8;
+        }
         while (j < n && !c->sep_byte[(unsigned char)s[j]]) j++;
         /* "a, b": a space after a comma does not end the column */
         if (j < n && c->join_after_comma && j > i && s[j] == ' ' && s[j - 1] == ',') { j++; continue; }

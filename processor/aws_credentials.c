@@ -24,6 +24,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "http_client.h"
+
 #define DEFAULT_MARGIN_S 300
 #define DEFAULT_CONNECT_MS 1000L
 #define DEFAULT_TIMEOUT_MS 3000L
@@ -244,10 +246,6 @@ int aws_xml_value(const char *xml, const char *tag, char *out, size_t outlen)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 struct http_req {
     const char *method; /* "GET", "PUT" or "POST" */
     const char *url;
@@ -302,7 +300,7 @@ static void http_setup(CURL *h, const struct http_req *q, struct http_resp *r, s
 /* Performs one request. Returns 0 when an HTTP response arrived (any status). */
 static int http_do(const struct http_req *q, struct http_resp *r, char *err, size_t n)
 {
-    pthread_once(&curl_once, curl_init_once);
+    http_global_init();
     memset(r, 0, sizeof *r);
     CURL *h = curl_easy_init();
     if (!h)

@@ -592,6 +592,26 @@ static int header_result(struct sigv4_result *out, const struct aws_creds *cr,
     return rc ? -1 : 0;
 }
 
+/* The canonical parts of one request while it is signed. */
+struct canon {
+    struct hlist hl;
+    struct qlist ql;
+    char *path, *query, *headers;
+};
+
+/* Frees the parts, and out too when rc says the signing failed; returns rc. */
+static int canon_done(struct canon *cn, struct sigv4_result *out, int rc)
+{
+    free(cn->path);
+    free(cn->query);
+    free(cn->headers);
+    hl_free(&cn->hl);
+    ql_free(&cn->ql);
+    if (rc != 0)
+        sigv4_result_free(out);
+    return rc;
+}
+
 int sigv4_sign_headers(const struct sigv4_request *req, const struct aws_creds *cr,
                        const struct sigv4_options *opt, struct sigv4_result *out)
 {
@@ -606,25 +626,17 @@ int sigv4_sign_headers(const struct sigv4_request *req, const struct aws_creds *
     if (opt->sign_body_header)
         extra[nextra++] = (struct sigv4_header){"x-amz-content-sha256", c.payload_hash};
 
-    struct hlist hl = {0};
-    struct qlist ql = {0};
-    char *path = canonical_path(req->path, opt), *query = NULL, *headers = NULL;
-    hl_build(&hl, req, extra, nextra);
-    ql_parse(&ql, req->query);
-    query = ql_join(&ql);
-    int rc = (!path || !query || hl.bad) ? -1 : hl_render(&hl, &headers, &out->signed_headers);
+    struct canon cn = {0};
+    cn.path = canonical_path(req->path, opt);
+    hl_build(&cn.hl, req, extra, nextra);
+    ql_parse(&cn.ql, req->query);
+    cn.query = ql_join(&cn.ql);
+    int rc = (!cn.path || !cn.query || cn.hl.bad) ? -1 : hl_render(&cn.hl, &cn.headers, &out->signed_headers);
     if (rc == 0)
-        rc = sign_parts(&c, req, path, query, headers, out->signed_headers, cr, opt, out);
+        rc = sign_parts(&c, req, cn.path, cn.query, cn.headers, out->signed_headers, cr, opt, out);
     if (rc == 0)
         rc = header_result(out, cr, opt, &c);
-    free(path);
-    free(query);
-    free(headers);
-    hl_free(&hl);
-    ql_free(&ql);
-    if (rc != 0)
-        sigv4_result_free(out);
-    return rc;
+    return canon_done(&cn, out, rc);
 }
 
 /* ---- query signing ------------------------------------------------------ */
@@ -667,29 +679,21 @@ int sigv4_presign(const struct sigv4_request *req, const struct aws_creds *cr,
     memset(out, 0, sizeof *out);
     if (ctx_init(&c, req, cr, opt) != 0 || opt->expires > MAX_EXPIRES)
         return -1;
-    struct hlist hl = {0};
-    struct qlist ql = {0};
-    char *path = canonical_path(req->path, opt), *query = NULL, *headers = NULL;
-    hl_build(&hl, req, NULL, 0);
-    int rc = (!path || hl.bad) ? -1 : hl_render(&hl, &headers, &out->signed_headers);
+    struct canon cn = {0};
+    cn.path = canonical_path(req->path, opt);
+    hl_build(&cn.hl, req, NULL, 0);
+    int rc = (!cn.path || cn.hl.bad) ? -1 : hl_render(&cn.hl, &cn.headers, &out->signed_headers);
     if (rc == 0) {
-        ql_parse(&ql, req->query);
-        presign_params(&ql, &c, cr, opt, out->signed_headers);
-        query = ql_join(&ql);
-        rc = query ? 0 : -1;
+        ql_parse(&cn.ql, req->query);
+        presign_params(&cn.ql, &c, cr, opt, out->signed_headers);
+        cn.query = ql_join(&cn.ql);
+        rc = cn.query ? 0 : -1;
     }
     if (rc == 0)
-        rc = sign_parts(&c, req, path, query, headers, out->signed_headers, cr, opt, out);
+        rc = sign_parts(&c, req, cn.path, cn.query, cn.headers, out->signed_headers, cr, opt, out);
     if (rc == 0)
-        rc = presign_query(out, query, cr, opt);
-    free(path);
-    free(query);
-    free(headers);
-    hl_free(&hl);
-    ql_free(&ql);
-    if (rc != 0)
-        sigv4_result_free(out);
-    return rc;
+        rc = presign_query(out, cn.query, cr, opt);
+    return canon_done(&cn, out, rc);
 }
 
 void sigv4_result_free(struct sigv4_result *r)

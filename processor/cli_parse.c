@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "config.h"
 #include "exclude.h"
 #include "geoip.h"
 #include "ingest.h"
@@ -120,7 +121,21 @@ static void usage(void)
 {
     fputs("usage: siemproc parse [--type T] [--s3-key KEY] [--log-group G] [--bulk] [--geoip-dir DIR]\n"
           "                      [--schemas DIR] [--keep-original] [--quiet] [--exclude CSV]\n"
-          "                      [--own-user-agent UA] [FILE... | -]\n", stderr);
+          "                      [--own-user-agent UA] [FILE... | -]\n"
+          "S3 GetObject events made with UA are skipped (default: the stages' own_user_agent;\n"
+          "--own-user-agent '' keeps them).\n", stderr);
+}
+
+/* Without --own-user-agent, the stages' default (own_user_agent when
+ * ignore_own_logs), so parse and the stages skip the same events. */
+static const char *own_user_agent(const char *flag, char *buf, size_t n)
+{
+    if (flag) return flag;
+    struct config cfg;
+    config_init(&cfg);
+    snprintf(buf, n, "%s", cfg.ignore_own_logs ? cfg.own_user_agent : "");
+    config_free(&cfg);
+    return buf;
 }
 
 int cmd_parse(int argc, char **argv)
@@ -178,8 +193,9 @@ int cmd_parse(int argc, char **argv)
             return 2;
         }
     }
+    char ua[256];
     struct normalizer_opts nopts = { .geoip = geo, .keep_original = o.keep_original, .exclude = ex,
-                                     .own_user_agent = o.own_user_agent };
+                                     .own_user_agent = own_user_agent(o.own_user_agent, ua, sizeof ua) };
     struct normalizer *nz = normalizer_new(&nopts);
     struct parse_run pr = { .opts = &o };
     buf_init(&pr.out);

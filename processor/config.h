@@ -45,6 +45,9 @@
     X(STR,  schemas,            "schemas",            "",               "", 0, "directory of the log type schemas (default: the built-in one)") \
     X(STR,  geoip_dir,          "geoip_dir",          "",               "", 0, "directory of GeoLite2/GeoIP2 .mmdb files (empty: no GeoIP enrichment)") \
     X(STR,  index_prefix,       "index_prefix",       "",               "", 0, "prefix of every index name") \
+    X(STR,  exclude_file,       "exclude_file",       "",               "", 0, "CSV of exclusion rules, log_type,field,pattern,text|regex[,comment] per line: matching events are skipped and acknowledged (empty: none)") \
+    X(BOOL, ignore_own_logs,    "ignore_own_logs",    "true",           "", 0, "skip S3 GetObject events (CloudTrail, S3 access logs) made with own_user_agent: siemproc's own reads") \
+    X(STR,  own_user_agent,     "own_user_agent",     "siemproc",       "", 0, "User-Agent of siemproc's S3 requests, which ignore_own_logs recognises") \
     X(BOOL, keep_original,      "keep_original",      "false",          "", 0, "add event.original to every document") \
     X(STR,  s3_endpoint,        "s3_endpoint",        "",               "", 0, "S3-compatible endpoint URL (empty: AWS S3)") \
     X(STR,  s3_region,          "s3_region",          "",               "", 0, "S3 signing region (empty: aws_region, the AWS environment, or us-east-1)") \

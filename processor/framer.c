@@ -280,6 +280,70 @@ static int skip_string_body(struct framer *f)
     return 1;
 }
 
+/* Index of the quote that closes a string whose content starts at j, or n
+ * when it does not close in s[0..n): a quote after an odd run of
+ * backslashes is escaped. */
+static size_t string_close(const char *s, size_t j, size_t n)
+{
+    size_t from = j;
+    for (;;) {
+        const char *q = memchr(s + j, '"', n - j);
+        if (!q) return n;
+        size_t k = (size_t)(q - s), b = k;
+        while (b > from && s[b - 1] == '\\') b--;
+        if ((k - b) % 2 == 0) return k;
+        j = k + 1;
+    }
+}
+
+static size_t count_newlines(const char *s, size_t n)
+{
+    size_t lines = 0;
+    for (const char *nl = s; (nl = memchr(nl, '\n', (size_t)(s + n - nl))); nl++) lines++;
+    return lines;
+}
+
+/* 1 for the bytes skip_nested stops at. */
+static const unsigned char nested_stop[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1, [':'] = 1,
+};
+
+/* Deeper inside a value than the levels the splitter tracks (the top-level
+ * keys, the elements of the split array), json_step only counts brackets
+ * and skips strings: do that here in a tight loop, up to the bracket that
+ * closes back to those levels or a string that the buffer cuts. (A colon
+ * still ends a top-level key that had none: malformed input frames as it
+ * always did.) Returns 1 when it moved. */
+static int skip_nested(struct framer *f)
+{
+    int top = f->split_active ? 3 : 2;
+    const char *s = f->acc.data;
+    size_t i = f->scan, n = f->acc.len;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (!nested_stop[c]) { i++; continue; }
+        if (c == '"') {
+            size_t e = string_close(s, i + 1, n);
+            if (e == n) break;
+            i = e + 1;
+        } else if (c == '{' || c == '[') {
+            f->depth++;
+            i++;
+        } else if (c == ':') {
+            f->key_done = 0;
+            i++;
+        } else {
+            if (f->depth <= top) break;
+            f->depth--;
+            i++;
+        }
+    }
+    if (i == f->scan) return 0;
+    f->scan_line += count_newlines(s + f->scan, i - f->scan);
+    f->scan = i;
+    return 1;
+}
+
 static int feed_json(struct framer *f, const char *s, size_t n)
 {
     if (f->acc.len + n > f->max_record) {
@@ -290,6 +354,8 @@ static int feed_json(struct framer *f, const char *s, size_t n)
     if (f->scan_line == 0) f->scan_line = 1;
     while (f->scan < f->acc.len) {
         if (f->in_str && !f->esc && skip_string_body(f)) continue;
+        if (!f->in_str && !f->junk_open && !f->scalar_open && f->depth >= (f->split_active ? 3 : 2) && skip_nested(f))
+            continue;
         int r = json_step(f, f->acc.data[f->scan]);
         if (r) return r;
         f->scan++;

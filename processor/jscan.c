@@ -44,11 +44,10 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* Bytes that end a run of plain string content. */
-static inline int str_special(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-}
+/* 1 for the bytes that end a run of plain string content. */
+static const unsigned char str_special[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
 
 size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -117,10 +116,11 @@ static size_t scan_string(struct jscan *js, const char *s, size_t i, size_t n, i
         while (j + 8 <= n) {
             uint64_t w;
             memcpy(&w, u + j, 8);
-            if (word_json_special(w)) break;
+            uint64_t m = word_json_special(w);
+            if (m) { j += word_skip(m); break; }
             j += 8;
         }
-        while (j < n && !str_special(u[j])) j++;
+        while (j < n && !str_special[u[j]]) j++;
         if (j >= n || u[j] < 0x20) return 0;
         if (u[j] == '"') break;
         size_t l;

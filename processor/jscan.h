@@ -70,6 +70,18 @@ static inline uint64_t word_json_special(uint64_t w)
     return (w & 0x8080808080808080ULL) | ctl | word_has_byte(w, '"') | word_has_byte(w, '\\');
 }
 
+/* How many bytes of the word come before its first flagged one: a caller
+ * may skip them. (0 where memory order is not the order of the exact bit.) */
+static inline size_t word_skip(uint64_t mask)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(mask) >> 3;
+#else
+    (void)mask;
+    return 0;
+#endif
+}
+
 /* Length of the valid UTF-8 sequence at s (n bytes left): 1-4, or 0 when
  * s[0] does not start one (overlong forms and surrogates are invalid). */
 size_t utf8_seq_len(const unsigned char *s, size_t n);

@@ -38,8 +38,13 @@ char *jw_escape_to(char *o, const char *str, size_t n)
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (word_json_special(w)) break;
-            memcpy(o, &w, 8);
+            uint64_t m = word_json_special(w);
+            memcpy(o, &w, 8);     /* o has room: at least 6 bytes per byte left */
+            if (m) {
+                o += word_skip(m);
+                i += word_skip(m);
+                break;
+            }
             o += 8;
             i += 8;
         }

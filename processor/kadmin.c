@@ -26,27 +26,33 @@ struct admin_call {
     rd_kafka_AdminOptions_t *opt;
     rd_kafka_queue_t *q;
     rd_kafka_event_t *ev;
+    int timeout_ms;
+    char what[300];                  /* what is asked, for the error messages */
 };
 
-static void admin_begin(struct admin_call *c, rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms)
+/* what: "<prefix><group>". */
+static void admin_begin(struct admin_call *c, rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms,
+                        const char *prefix, const char *group)
 {
     char e[256];
     c->opt = rd_kafka_AdminOptions_new(rk, op);
     rd_kafka_AdminOptions_set_request_timeout(c->opt, timeout_ms, e, sizeof e);
     c->q = rd_kafka_queue_new(rk);
     c->ev = NULL;
+    c->timeout_ms = timeout_ms;
+    snprintf(c->what, sizeof c->what, "%s%s", prefix, group);
 }
 
-/* Wait for the result; 0, or -1 with err naming what. */
-static int admin_wait(struct admin_call *c, int timeout_ms, const char *what, char *err, size_t errlen)
+/* Wait for the result; 0, or -1 with err naming what was asked. */
+static int admin_wait(struct admin_call *c, char *err, size_t errlen)
 {
-    c->ev = rd_kafka_queue_poll(c->q, timeout_ms + 2000);
+    c->ev = rd_kafka_queue_poll(c->q, c->timeout_ms + 2000);
     if (!c->ev) {
-        snprintf(err, errlen, "%s: no answer within %d ms", what, timeout_ms);
+        snprintf(err, errlen, "%s: no answer within %d ms", c->what, c->timeout_ms);
         return -1;
     }
     if (rd_kafka_event_error(c->ev)) {
-        snprintf(err, errlen, "%s: %s", what, rd_kafka_event_error_string(c->ev));
+        snprintf(err, errlen, "%s: %s", c->what, rd_kafka_event_error_string(c->ev));
         return -1;
     }
     return 0;
@@ -75,6 +81,17 @@ static int group_result_error(const rd_kafka_group_result_t *g, const char *what
             return -1;
         }
     return 0;
+}
+
+/* One result for the one group asked about, without error? Else err says why. */
+static int one_group_ok(const struct admin_call *c, const rd_kafka_group_result_t **g, size_t n, char *err,
+                        size_t errlen)
+{
+    if (n != 1) {
+        snprintf(err, errlen, "%s: %zu results", c->what, n);
+        return 0;
+    }
+    return group_result_error(g[0], c->what, err, errlen) == 0;
 }
 
 /* ---- partitions of topics ---- */
@@ -168,19 +185,16 @@ rd_kafka_topic_partition_list_t *kadmin_committed(rd_kafka_t *rk, const char *gr
                                                   size_t errlen)
 {
     struct admin_call c;
-    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_ms);
+    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_ms, "committed offsets of group ", group);
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
     rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, c.opt, c.q);
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
     rd_kafka_topic_partition_list_t *out = NULL;
-    char what[300];
-    snprintf(what, sizeof what, "committed offsets of group %s", group);
-    if (admin_wait(&c, timeout_ms, what, err, errlen) == 0) {
+    if (admin_wait(&c, err, errlen) == 0) {
         size_t n = 0;
         const rd_kafka_group_result_t **g =
             rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(c.ev), &n);
-        if (n != 1) snprintf(err, errlen, "%s: %zu results", what, n);
-        else if (group_result_error(g[0], what, err, errlen) == 0) {
+        if (one_group_ok(&c, g, n, err, errlen)) {
             const rd_kafka_topic_partition_list_t *l = rd_kafka_group_result_partitions(g[0]);
             out = rd_kafka_topic_partition_list_new(l ? l->cnt : 0);
             for (int i = 0; l && i < l->cnt; i++)
@@ -240,18 +254,16 @@ int kadmin_describe_group(rd_kafka_t *rk, const char *group, int timeout_ms, str
                           size_t errlen)
 {
     struct admin_call c;
-    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_ms);
+    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_ms, "group ", group);
     rd_kafka_DescribeConsumerGroups(rk, &group, 1, c.opt, c.q);
-    char what[300];
-    snprintf(what, sizeof what, "group %s", group);
-    int rc = admin_wait(&c, timeout_ms, what, err, errlen);
+    int rc = admin_wait(&c, err, errlen);
     if (rc == 0) {
         size_t n = 0;
         const rd_kafka_ConsumerGroupDescription_t **d =
             rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(c.ev), &n);
         const rd_kafka_error_t *e = n == 1 ? rd_kafka_ConsumerGroupDescription_error(d[0]) : NULL;
         if (n != 1 || (e && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)) {
-            snprintf(err, errlen, "%s: %s", what, e ? rd_kafka_error_string(e) : "no description");
+            snprintf(err, errlen, "%s: %s", c.what, e ? rd_kafka_error_string(e) : "no description");
             rc = -1;
         } else {
             snprintf(g->state, sizeof g->state, "%s",
@@ -267,19 +279,16 @@ int kadmin_alter_offsets(rd_kafka_t *rk, const char *group, const rd_kafka_topic
                          int timeout_ms, char *err, size_t errlen)
 {
     struct admin_call c;
-    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_ms);
+    admin_begin(&c, rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_ms, "resetting offsets of group ", group);
     rd_kafka_AlterConsumerGroupOffsets_t *req = rd_kafka_AlterConsumerGroupOffsets_new(group, l);
     rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, c.opt, c.q);
     rd_kafka_AlterConsumerGroupOffsets_destroy(req);
-    char what[300];
-    snprintf(what, sizeof what, "resetting offsets of group %s", group);
-    int rc = admin_wait(&c, timeout_ms, what, err, errlen);
+    int rc = admin_wait(&c, err, errlen);
     if (rc == 0) {
         size_t n = 0;
         const rd_kafka_group_result_t **g =
             rd_kafka_AlterConsumerGroupOffsets_result_groups(rd_kafka_event_AlterConsumerGroupOffsets_result(c.ev), &n);
-        rc = n == 1 ? group_result_error(g[0], what, err, errlen) : -1;
-        if (n != 1) snprintf(err, errlen, "%s: %zu results", what, n);
+        rc = one_group_ok(&c, g, n, err, errlen) ? 0 : -1;
     }
     admin_end(&c);
     return rc;

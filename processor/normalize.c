@@ -16,6 +16,7 @@
 #include <string.h>
 #include "exclude.h"
 #include "geoip.h"
+#include "jindex.h"
 #include "jpath.h"
 #include "jscan.h"
 #include "jvalue.h"
@@ -64,6 +65,9 @@ struct normalizer {
     uint32_t bound_version;
     int *binding;
     int binding_cap;
+    int *ref_seg;                /* JSON sources: their jindex segment */
+    struct jindex jx;            /* the record's top-level keys, scanned at the first lookup */
+    int jx_scanned;
     unsigned char *col_used;     /* vendor_rest: columns some rule consumed */
     struct vendor_col *vendor;   /* vendor_rest: the other columns, sorted by path */
     int nvendor;
@@ -101,6 +105,7 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     nz->vendor = xcalloc(REC_MAX_COLS, sizeof *nz->vendor);
     buf_init(&nz->vendor_paths);
     jscan_init(&nz->scratch);
+    jindex_init(&nz->jx);
     buf_init(&nz->tmp);
     return nz;
 }
@@ -115,6 +120,8 @@ void normalizer_free(struct normalizer *nz)
     buf_free(&nz->prefix_origin);
     EVP_MD_free(nz->sha256);
     free(nz->binding);
+    free(nz->ref_seg);
+    jindex_free(&nz->jx);
     free(nz->related);
     free(nz->col_used);
     free(nz->vendor);
@@ -166,7 +173,9 @@ static void bind_sources(struct normalizer *nz, const struct schema *sc, const s
     if (nz->binding_cap < sc->nrefs) {
         nz->binding_cap = sc->nrefs;
         nz->binding = xrealloc(nz->binding, (size_t)sc->nrefs * sizeof *nz->binding);
+        nz->ref_seg = xrealloc(nz->ref_seg, (size_t)sc->nrefs * sizeof *nz->ref_seg);
     }
+    jindex_clear(&nz->jx);
     memset(nz->col_used, 0, REC_MAX_COLS);
     for (int i = 0; i < sc->nrefs; i++) {
         const struct src_ref *r = sc->refs[i];
@@ -177,6 +186,7 @@ static void bind_sources(struct normalizer *nz, const struct schema *sc, const s
                 if (strcmp(rec->layout->names[c], r->path) == 0) { b = c; nz->col_used[c] = 1; break; }
         }
         nz->binding[i] = b;
+        nz->ref_seg[i] = b == BIND_JSON && !r->sel ? jindex_declare(&nz->jx, r->path, r->len) : -1;
     }
     bind_vendor_rest(nz, sc, rec->layout);
     nz->bound_schema = sc;
@@ -215,8 +225,12 @@ static struct span get_src(struct normalizer *nz, const struct record *rec, cons
         return s;
     }
     if (b == BIND_JSON && rec->json) {
+        if (!r->sel && !nz->jx_scanned) {
+            jindex_scan(&nz->jx, rec->json, rec->json_root);
+            nz->jx_scanned = 1;
+        }
         int t = r->sel ? jpath_first(rec->json, rec->json_root, r->path, r->len)
-                       : jscan_path(rec->json, rec->json_root, r->path, r->len);
+                       : jindex_path(&nz->jx, nz->ref_seg[r->id], r->path, r->len);
         if (t < 0) return none;
         *tok = t;
         return span_of_token(rec->json, t);
@@ -291,8 +305,19 @@ static struct span canonical_integer(struct normalizer *nz, struct span v)
  * can: finite, at most FLT_MAX.
  * An integer literal too long for a 64-bit integer is written as a double,
  * because most JSON readers refuse it as an integer. */
+/* A JSON number of at most 18 characters without an exponent is far inside
+ * a float's range and is written as it is: no strtod needed. */
+static int short_plain_number(const char *s, size_t n)
+{
+    if (n > 18) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == 'e' || s[i] == 'E') return 0;
+    return 1;
+}
+
 static int float_in_range(struct normalizer *nz, struct span *v)
 {
+    if (short_plain_number(v->p, v->len)) return 1;
     char tmp[64];
     if (v->len >= sizeof tmp) return 0;
     memcpy(tmp, v->p, v->len);
@@ -327,7 +352,7 @@ static int valid_ip(const char *s, size_t n)
     if (plain_ipv4(s, n)) return 1;
     char tmp[64];
     unsigned char bin[16];
-    if (n == 0 || n >= sizeof tmp) return 0;
+    if (n == 0 || n >= sizeof tmp || memchr(s, 0, n)) return 0;     /* inet_pton would stop at a NUL */
     memcpy(tmp, s, n);
     tmp[n] = 0;
     return inet_pton(strchr(tmp, ':') ? AF_INET6 : AF_INET, tmp, bin) == 1;
@@ -866,6 +891,7 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
     doc_reset(&nz->doc);
     nz->nrelated = 0;
     op_memo_clear(&nz->memo);
+    nz->jx_scanned = 0;
     nz->si = si;
     bind_sources(nz, sc, rec);
     if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }
@@ -873,8 +899,8 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
     for (int i = 0; i < sc->nrules; i++) apply_rule(nz, &sc->rules[i], rec);
     related_flush(nz);
     struct lookup_ctx lc = { nz, rec };
-    if (exclusions_match(nz->opts.exclude, sc, lookup_any, &lc)) { rec->skip_reason = "excluded"; return NORM_SKIP; }
-    if (own_access(nz)) { rec->skip_reason = "own access"; return NORM_SKIP; }
+    if (exclusions_match(nz->opts.exclude, sc, lookup_any, &lc)) { rec->skip_reason = NORM_REASON_EXCLUDED; return NORM_SKIP; }
+    if (own_access(nz)) { rec->skip_reason = NORM_REASON_OWN_ACCESS; return NORM_SKIP; }
     add_fixed_fields(nz, sc, rec, res->ts_ms);
     add_vendor_rest(nz, rec);
     add_geoip(nz, sc);

@@ -28,6 +28,10 @@ struct norm_result {
 
 enum { NORM_OK = 0, NORM_SKIP = 1, NORM_FAIL = -1 };
 
+/* Skip reasons a caller may count apart. */
+#define NORM_REASON_EXCLUDED   "excluded"
+#define NORM_REASON_OWN_ACCESS "own access"
+
 struct normalizer *normalizer_new(const struct normalizer_opts *opts);
 void normalizer_free(struct normalizer *nz);
 /* On NORM_OK the document is in normalizer_doc(); on NORM_SKIP rec->skip_reason

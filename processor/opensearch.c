@@ -25,6 +25,7 @@
 
 #include "aws_credentials.h"
 #include "aws_sigv4.h"
+#include "http_client.h"
 #include "jscan.h"
 #include "jsonw.h"
 
@@ -75,9 +76,6 @@ struct exchange {
     size_t sent;
     char error[384];
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static int64_t now_ms(void)
 {
@@ -265,41 +263,29 @@ static bool default_port(const char *scheme, const char *port)
 
 static int parse_url(const char *url, struct endpoint *e, char *err, size_t n)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-    int rc = -1;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        curl_url_get(u, CURLUPART_PORT, &port, 0);
-        curl_url_get(u, CURLUPART_PATH, &path, 0);
-        if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
-            snprintf(err, n, "opensearch url must be http or https: %s", url);
-        } else {
-            buf_t t;
-            buf_init(&t);
-            buf_printf(&t, "%s%s%s", host, default_port(scheme, port) ? "" : ":",
-                       default_port(scheme, port) ? "" : port);
-            e->host = xstrdup(buf_cstr(&t));
-            size_t pl = path ? strlen(path) : 0;
-            while (pl && path[pl - 1] == '/')
-                pl--;
-            e->prefix = xstrndup(path ? path : "", pl);
-            buf_reset(&t);
-            buf_printf(&t, "%s://%s%s", scheme, e->host, e->prefix);
-            e->base = xstrdup(buf_cstr(&t));
-            buf_free(&t);
-            rc = 0;
-        }
-    } else {
+    struct http_url u;
+    int rc = http_url_split(url, &u);
+    if (rc == HTTP_URL_INVALID) {
         snprintf(err, n, "invalid opensearch url: %s", url);
+    } else if (rc == HTTP_URL_NOT_HTTP) {
+        snprintf(err, n, "opensearch url must be http or https: %s", url);
+    } else {
+        buf_t t;
+        buf_init(&t);
+        buf_printf(&t, "%s%s%s", u.host, default_port(u.scheme, u.port) ? "" : ":",
+                   default_port(u.scheme, u.port) ? "" : u.port);
+        e->host = xstrdup(buf_cstr(&t));
+        size_t pl = u.path ? strlen(u.path) : 0;
+        while (pl && u.path[pl - 1] == '/')
+            pl--;
+        e->prefix = xstrndup(u.path ? u.path : "", pl);
+        buf_reset(&t);
+        buf_printf(&t, "%s://%s%s", u.scheme, e->host, e->prefix);
+        e->base = xstrdup(buf_cstr(&t));
+        buf_free(&t);
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(u);
-    return rc;
+    http_url_free(&u);
+    return rc == HTTP_URL_OK ? 0 : -1;
 }
 
 static int parse_endpoints(struct os_client *c, const char *urls, char *err, size_t n)
@@ -364,20 +350,6 @@ static bool endpoint_failed(long status, int curl_code)
 
 /* ---- signing ------------------------------------------------------------- */
 
-static int add_header(struct curl_slist **hl, const char *name, const char *value)
-{
-    buf_t line;
-    buf_init(&line);
-    buf_printf(&line, "%s: %s", name, value);
-    struct curl_slist *n = curl_slist_append(*hl, buf_cstr(&line));
-    OPENSSL_cleanse(line.data, line.len);
-    buf_free(&line);
-    if (!n)
-        return -1;
-    *hl = n;
-    return 0;
-}
-
 /* The signed path is the prefix plus the request path without its query. */
 static int sign_request(struct os_client *c, const struct endpoint *e, struct exchange *x,
                         const char *body, size_t len, struct curl_slist **hl)
@@ -403,7 +375,7 @@ static int sign_request(struct os_client *c, const struct endpoint *e, struct ex
     int rc = sigv4_sign_headers(&sr, &cr, &so, &sig);
     OPENSSL_cleanse(&cr, sizeof cr);
     for (size_t i = 0; rc == 0 && i < sig.nadd; i++)
-        rc = add_header(hl, sig.add[i].name, sig.add[i].value);
+        rc = http_header_add(hl, sig.add[i].name, sig.add[i].value);
     sigv4_result_free(&sig);
     buf_free(&path);
     if (rc != 0)
@@ -451,13 +423,13 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 static int build_headers(struct os_client *c, const struct endpoint *e, struct exchange *x,
                          const char *body, size_t len, struct curl_slist **hl)
 {
-    int rc = add_header(hl, "Host", e->host);
+    int rc = http_header_add(hl, "Host", e->host);
     if (rc == 0)
-        rc = add_header(hl, "Expect", "");
+        rc = http_header_add(hl, "Expect", "");
     if (rc == 0 && body)
-        rc = add_header(hl, "Content-Type", x->content_type);
+        rc = http_header_add(hl, "Content-Type", x->content_type);
     if (rc == 0 && body && x->gzip)
-        rc = add_header(hl, "Content-Encoding", "gzip");
+        rc = http_header_add(hl, "Content-Encoding", "gzip");
     if (rc != 0) {
         snprintf(x->error, sizeof x->error, "out of memory");
         return -1;
@@ -465,11 +437,10 @@ static int build_headers(struct os_client *c, const struct endpoint *e, struct e
     return c->auth == OS_AUTH_SIGV4 ? sign_request(c, e, x, body, len, hl) : 0;
 }
 
+/* The client certificate and the verification switch (the CA file is http_setup's). */
 static void set_tls(struct os_client *c)
 {
     CURL *h = c->h;
-    if (c->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     if (c->client_cert)
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
     if (c->client_key)
@@ -485,33 +456,16 @@ static void set_tls(struct os_client *c)
 static void setup_curl(struct os_client *c, const char *url, struct exchange *x, const char *body,
                        size_t len, struct curl_slist *hl, char *ebuf)
 {
-    CURL *h = c->h;
-    curl_easy_reset(h); /* keeps live connections */
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, x->resp);
+    struct http_request rq = {.url = url, .method = x->method, .headers = hl, .body = body, .body_len = len,
+                              .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms,
+                              .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
+                              .body_arg = x->resp, .errbuf = ebuf};
+    http_setup(c->h, &rq);
     set_tls(c);
     if (c->auth == OS_AUTH_BASIC) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, c->username ? c->username : "");
-        curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
-    }
-    if (!strcmp(x->method, "HEAD"))
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    else if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
-    } else if (strcmp(x->method, "GET")) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+        curl_easy_setopt(c->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c->h, CURLOPT_USERNAME, c->username ? c->username : "");
+        curl_easy_setopt(c->h, CURLOPT_PASSWORD, c->password ? c->password : "");
     }
 }
 
@@ -897,7 +851,7 @@ struct os_client *os_client_new(const struct os_options *o, char *err, size_t er
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    pthread_once(&curl_once, curl_init_once);
+    http_global_init();
     struct os_client *c = xcalloc(1, sizeof *c);
     buf_init(&c->gz);
     jscan_init(&c->js);

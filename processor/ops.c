@@ -147,20 +147,20 @@ static int hexv(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* %XX decoding; CloudFront also writes "%2520" for a literal "%20", which a
- * single pass turns into "%20" -- as the original system did. */
-static int url_decode(const char **p, size_t *n, arena_t *a)
+/* esc followed by two hex digits -> that byte; anything else is kept. */
+static int unescape_hex(const char **p, size_t *n, arena_t *a, const char *esc)
 {
     const char *s = *p;
-    if (!memchr(s, '%', *n)) return 0;
+    size_t el = strlen(esc);
+    if (!memmem(s, *n, esc, el)) return 0;
     char *o = arena_alloc(a, *n + 1);
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < *n &&
-            (h = hexv((unsigned char)s[i + 1])) >= 0 && (l = hexv((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == esc[0] && i + el + 1 < *n && memcmp(s + i, esc, el) == 0 &&
+            (h = hexv((unsigned char)s[i + el])) >= 0 && (l = hexv((unsigned char)s[i + el + 1])) >= 0) {
             o[k++] = (char)(h * 16 + l);
-            i += 2;
+            i += el + 1;
         } else {
             o[k++] = s[i];
         }
@@ -168,25 +168,12 @@ static int url_decode(const char **p, size_t *n, arena_t *a)
     return set(p, n, o, k);
 }
 
+/* %XX decoding; CloudFront also writes "%2520" for a literal "%20", which a
+ * single pass turns into "%20" -- as the original system did. */
+static int url_decode(const char **p, size_t *n, arena_t *a) { return unescape_hex(p, n, a, "%"); }
+
 /* \xHH escapes -> bytes: CloudFront writes a space in a list as \x20. */
-static int hex_unescape(const char **p, size_t *n, arena_t *a)
-{
-    const char *s = *p;
-    if (!memmem(s, *n, "\\x", 2)) return 0;
-    char *o = arena_alloc(a, *n + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++) {
-        int h, l;
-        if (s[i] == '\\' && i + 3 < *n && s[i + 1] == 'x' &&
-            (h = hexv((unsigned char)s[i + 2])) >= 0 && (l = hexv((unsigned char)s[i + 3])) >= 0) {
-            o[k++] = (char)(h * 16 + l);
-            i += 3;
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    return set(p, n, o, k);
-}
+static int hex_unescape(const char **p, size_t *n, arena_t *a) { return unescape_hex(p, n, a, "\\x"); }
 
 static const char *const iana[] = {
     [0] = "hopopt", [1] = "icmp", [2] = "igmp", [4] = "ipv4", [6] = "tcp", [8] = "egp",
@@ -296,37 +283,35 @@ static int http_outcome(const char **p, size_t *n)
 
 void op_memo_clear(struct op_memo *m)
 {
-    m->hp_in = m->req_in = m->url_in = NULL;
+    m->hp_key.in = m->req_key.in = m->url_key.in = NULL;
 }
 
-/* The split of *p, *n: the memo's when it was made from this very value. */
+/* Was the memo keyed by k made from another value than s, l? From now on it
+ * is keyed by s, l: the caller splits s into it. */
+static int memo_miss(struct memo_key *k, const char *s, size_t l)
+{
+    if (k->in == s && k->len == l) return 0;
+    k->in = s;
+    k->len = l;
+    return 1;
+}
+
+/* The split of s, l: the memo's when it was made from this very value. */
 static const struct hostport_parts *hostport_of(const char *s, size_t l, struct op_memo *m)
 {
-    if (m->hp_in != s || m->hp_len != l) {
-        hostport_split(s, l, &m->hp);
-        m->hp_in = s;
-        m->hp_len = l;
-    }
+    if (memo_miss(&m->hp_key, s, l)) hostport_split(s, l, &m->hp);
     return &m->hp;
 }
 
 static const struct request_parts *request_of(const char *s, size_t l, struct op_memo *m)
 {
-    if (m->req_in != s || m->req_len != l) {
-        request_split(s, l, &m->req);
-        m->req_in = s;
-        m->req_len = l;
-    }
+    if (memo_miss(&m->req_key, s, l)) request_split(s, l, &m->req);
     return &m->req;
 }
 
 static const struct url_parts *url_of(const char *s, size_t l, struct op_memo *m)
 {
-    if (m->url_in != s || m->url_len != l) {
-        url_split(s, l, &m->url);
-        m->url_in = s;
-        m->url_len = l;
-    }
+    if (memo_miss(&m->url_key, s, l)) url_split(s, l, &m->url);
     return &m->url;
 }
 

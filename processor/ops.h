@@ -31,9 +31,10 @@ struct url_parts {
  * often takes several parts of one value (ALB's request line feeds eight
  * fields). Values are compared by address, so a memo must be cleared
  * whenever the memory of the values it saw may be reused -- per record. */
+/* The value a memoized split was made from: the same pointer and length. */
+struct memo_key { const char *in; size_t len; };
 struct op_memo {
-    const char *hp_in, *req_in, *url_in;
-    size_t hp_len, req_len, url_len;
+    struct memo_key hp_key, req_key, url_key;
     struct hostport_parts hp;
     struct request_parts req;
     struct url_parts url;

@@ -32,6 +32,7 @@ struct producer {
     struct pending_send *backlog, **backlog_tail;
     atomic_long outstanding;
     atomic_int stop, closed, fatal;
+    char refused[512];              /* the last authentication or TLS error, under lock */
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
@@ -46,6 +47,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct producer *p = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) atomic_store(&p->fatal, 1);
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+        pthread_mutex_lock(&p->lock);
+        snprintf(p->refused, sizeof p->refused, "%s", reason);
+        pthread_mutex_unlock(&p->lock);
+    }
     fprintf(stderr, "siemproc: kafka producer: %s: %s\n", rd_kafka_err2name(err), reason);
 }
 
@@ -231,6 +237,15 @@ int producer_fatal(struct producer *p, char *err, size_t errlen)
     if (!atomic_load(&p->fatal)) return 0;
     rd_kafka_fatal_error(p->rk, err, errlen);
     return 1;
+}
+
+int producer_refused(struct producer *p, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&p->lock);
+    int seen = p->refused[0] != 0;
+    if (seen) snprintf(err, errlen, "%s", p->refused);
+    pthread_mutex_unlock(&p->lock);
+    return seen;
 }
 
 rd_kafka_t *producer_handle(struct producer *p) { return p->rk; }

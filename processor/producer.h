@@ -56,6 +56,10 @@ void producer_close(struct producer *p);
 /* Non-zero once librdkafka raised a fatal error (idempotence broken); the
  * message is copied into err. */
 int producer_fatal(struct producer *p, char *err, size_t errlen);
+/* Non-zero once a broker refused this client (authentication failed, TLS
+ * handshake or certificate rejected); the last such message is copied into
+ * err. librdkafka keeps retrying: the caller decides whether it is final. */
+int producer_refused(struct producer *p, char *err, size_t errlen);
 rd_kafka_t *producer_handle(struct producer *p);
 /* Messages accepted and not yet completed. */
 long producer_outstanding(struct producer *p);

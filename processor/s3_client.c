@@ -26,6 +26,7 @@
 
 #include "aws_credentials.h"
 #include "aws_sigv4.h"
+#include "http_client.h"
 
 #define DEFAULT_CONNECT_MS 3000L
 #define DEFAULT_LOW_SPEED_S 30L
@@ -64,10 +65,6 @@ struct xfer {
     char errbody[ERROR_BODY_MAX + 1];
     size_t errlen;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -279,19 +276,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* ---- one request -------------------------------------------------------- */
 
-static int append_header(struct curl_slist **hl, const char *name, const char *value)
-{
-    char *line = str_printf("%s: %s", name, value);
-    struct curl_slist *n = line ? curl_slist_append(*hl, line) : NULL;
-    if (line)
-        OPENSSL_cleanse(line, strlen(line));
-    free(line);
-    if (!n)
-        return -1;
-    *hl = n;
-    return 0;
-}
-
 static int add_signature(struct s3_client *c, const struct request *rq, const struct s3_url *u,
                          struct curl_slist **hl, struct s3_result *res)
 {
@@ -310,7 +294,7 @@ static int add_signature(struct s3_client *c, const struct request *rq, const st
     int rc = sigv4_sign_headers(&sr, &cr, &so, &sig);
     OPENSSL_cleanse(&cr, sizeof cr);
     for (size_t i = 0; rc == 0 && i < sig.nadd; i++)
-        rc = append_header(hl, sig.add[i].name, sig.add[i].value);
+        rc = http_header_add(hl, sig.add[i].name, sig.add[i].value);
     sigv4_result_free(&sig);
     if (rc != 0)
         set_error(res, S3_FATAL, "cannot sign the request");
@@ -321,11 +305,11 @@ static int build_headers(struct s3_client *c, const struct request *rq, const st
                          struct curl_slist **hl, struct s3_result *res)
 {
     *hl = NULL;
-    int rc = append_header(hl, "Host", u->host);
+    int rc = http_header_add(hl, "Host", u->host);
     if (rc == 0)
-        rc = append_header(hl, "Expect", ""); /* "Expect:" disables 100-continue */
+        rc = http_header_add(hl, "Expect", ""); /* "Expect:" disables 100-continue */
     if (rc == 0 && rq->body)
-        rc = append_header(hl, "Content-Type", rq->content_type ? rq->content_type : "application/octet-stream");
+        rc = http_header_add(hl, "Content-Type", rq->content_type ? rq->content_type : "application/octet-stream");
     if (rc != 0) {
         set_error(res, S3_FATAL, "out of memory");
         return -1;
@@ -336,32 +320,17 @@ static int build_headers(struct s3_client *c, const struct request *rq, const st
 static void setup_curl(struct s3_client *c, const struct request *rq, const struct s3_url *u,
                        struct curl_slist *hl, struct xfer *x, char *ebuf)
 {
+    struct http_request hr = {.url = u->url, .method = rq->method, .headers = hl, .body = rq->body,
+                              .body_len = rq->body_len, .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms,
+                              .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
+                              .body_arg = x, .errbuf = ebuf};
     CURL *h = c->h;
-    curl_easy_reset(h); /* keeps live connections */
-    curl_easy_setopt(h, CURLOPT_URL, u->url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    http_setup(h, &hr);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_s);
-    if (c->timeout_ms > 0)
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-    if (c->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-    if (rq->body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
-    }
 }
 
 static void describe(struct s3_result *res, const struct request *rq, CURLcode rc, const char *ebuf)
@@ -484,31 +453,20 @@ int s3_get_object_retry(struct s3_client *c, const char *bucket, const char *key
 /* scheme and host[:port] of an endpoint URL; only a root path is accepted. */
 static int parse_endpoint(struct s3_client *c, const char *endpoint, char *err, size_t n)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-    int rc = -1;
-    if (u && curl_url_set(u, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        curl_url_get(u, CURLUPART_PORT, &port, 0);
-        curl_url_get(u, CURLUPART_PATH, &path, 0);
-        if (path && strcmp(path, "/") != 0 && *path)
-            snprintf(err, n, "s3 endpoint must not have a path: %s", endpoint);
-        else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
-            snprintf(err, n, "s3 endpoint must be http or https: %s", endpoint);
-        else {
-            c->scheme = strdup(scheme);
-            c->host = port ? str_printf("%s:%s", host, port) : strdup(host);
-            rc = c->scheme && c->host ? 0 : -1;
-        }
-    } else {
+    struct http_url u;
+    int split = http_url_split(endpoint, &u), rc = -1;
+    if (split == HTTP_URL_INVALID)
         snprintf(err, n, "invalid s3 endpoint URL: %s", endpoint);
+    else if (u.path && strcmp(u.path, "/") != 0 && *u.path)
+        snprintf(err, n, "s3 endpoint must not have a path: %s", endpoint);
+    else if (split == HTTP_URL_NOT_HTTP)
+        snprintf(err, n, "s3 endpoint must be http or https: %s", endpoint);
+    else {
+        c->scheme = strdup(u.scheme);
+        c->host = u.port ? str_printf("%s:%s", u.host, u.port) : strdup(u.host);
+        rc = c->scheme && c->host ? 0 : -1;
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(u);
+    http_url_free(&u);
     return rc;
 }
 
@@ -534,7 +492,7 @@ struct s3_client *s3_client_new(const struct s3_options *opt, char *err, size_t 
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    pthread_once(&curl_once, curl_init_once);
+    http_global_init();
     struct s3_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;

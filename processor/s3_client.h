@@ -47,7 +47,7 @@ struct s3_options {
     long low_speed_time_s;         /* abort when under 1 byte/s for this long; 0 = 30 */
     long timeout_ms;               /* whole request; 0 = no limit (objects can be large) */
     const char *ca_file;           /* extra CA bundle for S3-compatible stores; NULL = system */
-    const char *user_agent;        /* NULL = "siemproc" */
+    const char *user_agent;        /* NULL = "siemproc"; the stages pass own_user_agent (ignore_own_logs) */
 };
 
 struct s3_result {

@@ -22,11 +22,42 @@ struct producer *stage_producer_new(const struct config *cfg, char *err, size_t 
     return producer_new(c, err, errlen);
 }
 
+/* librdkafka before 2.6.1 sends a SCRAM proof that Kafka 4.x brokers reject
+ * as invalid credentials (confluentinc/librdkafka#4895): say so when it is
+ * the one linked and a SCRAM login was refused. */
+static void scram_hint(rd_kafka_t *rk, char *out, size_t n)
+{
+    char mech[64] = "";
+    size_t ml = sizeof mech;
+    out[0] = 0;
+    if (rd_kafka_version() >= 0x02060100 ||
+        rd_kafka_conf_get(rd_kafka_conf(rk), "sasl.mechanisms", mech, &ml) != RD_KAFKA_CONF_OK ||
+        strncmp(mech, "SCRAM", 5) != 0)
+        return;
+    snprintf(out, n, " (note: librdkafka %s, linked here, cannot log in with SCRAM to Kafka 4.x brokers; "
+             "fixed in 2.6.1, confluentinc/librdkafka#4895)", rd_kafka_version_str());
+}
+
+/* Metadata in one-second slices for up to 15 s: a broker that refuses our
+ * credentials or TLS at start-up is a configuration error, reported at once. */
 int stage_check_topic(struct producer *p, const char *name, const char *key, char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *t = producer_topic(p, name);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(producer_handle(p), 0, t, &md, 15000);
+    rd_kafka_t *rk = producer_handle(p);
+    char why[512], hint[256];
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    for (int slice = 0; slice < 15; slice++) {
+        e = rd_kafka_metadata(rk, 0, t, &md, 1000);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+            break;
+        if (producer_refused(p, why, sizeof why)) {
+            scram_hint(rk, hint, sizeof hint);
+            snprintf(err, errlen, "%s: cannot reach topic \"%s\": the broker refused the connection: %s%s", key,
+                     name, why, hint);
+            return -1;
+        }
+    }
     if (!e && md->topic_cnt == 1)
         e = md->topics[0].err;
     if (e)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "aws_credentials.h"
 #include "cli.h"
+#include "exclude.h"
 #include "geoip.h"
 #include "ingest.h"
 #include "kafka_source.h"
@@ -68,6 +69,7 @@ struct nstage {
     struct schema_set set;
     int schemas_loaded;
     struct geoip *geo;
+    struct exclusions *ex;           /* operator rules, loaded once, shared read-only by the workers */
     struct aws_cred_provider *creds;
     char s3_region[32];
     struct producer *prod;
@@ -210,6 +212,9 @@ static void on_skip(void *arg, const struct ingest_event *ev)
 {
     struct nworker *w = arg;
     CADD(type_of(w, ev->schema)->skipped, 1);
+    if (!ev->message) return;
+    if (strcmp(ev->message, NORM_REASON_EXCLUDED) == 0) CADD(w->c.excluded, 1);
+    else if (strcmp(ev->message, NORM_REASON_OWN_ACCESS) == 0) CADD(w->c.own_access, 1);
 }
 
 static void on_fail(void *arg, const struct ingest_event *ev)
@@ -240,9 +245,11 @@ static struct s3_client *client_for(struct nworker *w, const char *region)
     if (!region[0] || cfg->s3_endpoint[0] || cfg->s3_region[0]) region = w->st->s3_region;
     for (int i = 0; i < w->ns3; i++)
         if (strcmp(w->s3[i].region, region) == 0) return w->s3[i].c;
+    /* The user agent is own_user_agent: the one ignore_own_logs recognises in CloudTrail and S3 access logs. */
     struct s3_options o = { .region = region, .endpoint = cfg->s3_endpoint[0] ? cfg->s3_endpoint : NULL,
                             .style = cfg->s3_path_style ? S3_STYLE_PATH : S3_STYLE_AUTO, .creds = w->st->creds,
-                            .ca_file = cfg->s3_ca_file[0] ? cfg->s3_ca_file : NULL };
+                            .ca_file = cfg->s3_ca_file[0] ? cfg->s3_ca_file : NULL,
+                            .user_agent = cfg->own_user_agent };
     char err[256];
     struct s3_client *c = s3_client_new(&o, err, sizeof err);
     if (!c) {
@@ -528,11 +535,11 @@ static void print_summary(struct nstage *st, int per_type)
     fprintf(stderr,
             "siemproc: normalize: messages=%" PRIu64 " notifications=%" PRIu64 " objects=%" PRIu64 " objects_skipped=%" PRIu64
             " objects_failed=%" PRIu64 " cwl=%" PRIu64 " raw=%" PRIu64 " unknown=%" PRIu64 " records: parsed=%" PRIu64
-            " skipped=%" PRIu64 " failed=%" PRIu64 " out: docs=%" PRIu64 " retry=%" PRIu64 " lost=%" PRIu64
+            " skipped=%" PRIu64 " excluded=%" PRIu64 " own_access=%" PRIu64 " failed=%" PRIu64 " out: docs=%" PRIu64 " retry=%" PRIu64 " lost=%" PRIu64
             " bytes_in=%" PRIu64 " object_bytes=%" PRIu64 " doc_bytes=%" PRIu64 " inflight=%ld paused=%d"
             " partitions=%d rate=%.0f/s\n",
             c.messages, c.notifications, c.objects, c.objects_skipped, c.objects_failed, c.cwl_payloads, c.raw_messages,
-            c.unknown_payloads, parsed, skipped, failed, c.docs_out, c.retry_out, c.outputs_lost, c.bytes_in,
+            c.unknown_payloads, parsed, skipped, c.excluded, c.own_access, failed, c.docs_out, c.retry_out, c.outputs_lost, c.bytes_in,
             c.object_bytes, c.doc_bytes_out, ks.inflight, ks.paused, ks.assigned,
             secs > 0 ? (double)(parsed - st->last_parsed) / secs : 0.0);
     for (int t = 0; per_type && t <= c.ntypes; t++)
@@ -555,7 +562,8 @@ static void tick(void *arg)
 
 static int validate(const struct config *cfg, const struct schema_set *set, char *err, size_t n)
 {
-    static const char *const required[] = { "brokers", "topics", "output_topic", "retry_topic", NULL };
+    static const char *const required[] = { "brokers", "topics", "output_topic", "retry_topic", "own_user_agent",
+                                            NULL };
     if (config_require(cfg, required, err, n) < 0) return -1;
     if (strcmp(cfg->output_topic, cfg->retry_topic) == 0) {
         snprintf(err, n, "retry_topic: \"%s\" must differ from output_topic", cfg->retry_topic);
@@ -593,7 +601,8 @@ static int start_workers(struct nstage *st, char *err, size_t n)
 {
     const struct config *cfg = st->cfg;
     struct normalizer_opts no = { .geoip = st->geo, .keep_original = cfg->keep_original,
-                                  .index_prefix = cfg->index_prefix[0] ? cfg->index_prefix : NULL };
+                                  .index_prefix = cfg->index_prefix[0] ? cfg->index_prefix : NULL, .exclude = st->ex,
+                                  .own_user_agent = cfg->ignore_own_logs ? cfg->own_user_agent : NULL };
     struct ingest_cb cb = { on_doc, on_skip, on_fail };
     st->nw = (int)cfg->workers;
     st->w = xcalloc((size_t)st->nw, sizeof *st->w);
@@ -638,6 +647,16 @@ static int start_monitor(struct nstage *st, const char *group, char *err, size_t
     return st->mon ? 0 : -1;
 }
 
+static int load_exclusions(struct nstage *st, char *err, size_t n)
+{
+    const char *path = st->cfg->exclude_file;
+    char why[512];
+    if (!path[0]) return 0;
+    if ((st->ex = exclusions_load(path, &st->set, why, sizeof why))) return 0;
+    snprintf(err, n, "exclude_file: %s", why);
+    return -1;
+}
+
 static int start(struct nstage *st, char *err, size_t n)
 {
     const struct config *cfg = st->cfg;
@@ -648,6 +667,7 @@ static int start(struct nstage *st, char *err, size_t n)
     st->schemas_loaded = 1;
     if (validate(cfg, &st->set, err, n) < 0) return -1;
     if (cfg->geoip_dir[0] && !(st->geo = geoip_open(cfg->geoip_dir, err, n))) return -1;
+    if (load_exclusions(st, err, n) < 0) return -1;
     resolve_s3_region(st);
     struct aws_cred_options co = { .profile = cfg->aws_profile[0] ? cfg->aws_profile : NULL, .region = st->s3_region };
     st->creds = aws_cred_provider_new(&co);
@@ -674,8 +694,11 @@ struct nstage *stage_normalize_new(const struct config *cfg, char *err, size_t e
 
 int stage_normalize_run(struct nstage *st)
 {
-    fprintf(stderr, "siemproc: normalize: %d worker(s), topics %s -> %s (retry %s)\n", st->nw, st->cfg->topics,
-            st->cfg->output_topic, st->cfg->retry_topic);
+    const struct config *cfg = st->cfg;
+    fprintf(stderr, "siemproc: normalize: %d worker(s), topics %s -> %s (retry %s), %d exclusion rule(s)%s%s\n",
+            st->nw, cfg->topics, cfg->output_topic, cfg->retry_topic, exclusions_count(st->ex),
+            cfg->ignore_own_logs ? ", ignoring S3 reads by user agent " : "",
+            cfg->ignore_own_logs ? cfg->own_user_agent : "");
     int rc = kafka_source_run(st->ks);
     monitor_stop(st->mon);     /* the consumer is closed: nothing left to watch */
     st->mon = NULL;
@@ -717,6 +740,7 @@ void stage_normalize_free(struct nstage *st)
     free(st->w);
     aws_cred_provider_destroy(st->creds);
     if (st->geo) geoip_close(st->geo);
+    exclusions_free(st->ex);
     if (st->schemas_loaded) schema_set_free(&st->set);
     free(st);
 }

@@ -23,6 +23,8 @@
 #define NORMALIZE_COUNTERS(X) \
     X(messages)          /* raw messages taken from Kafka */ \
     X(bytes_in)          /* their value bytes */ \
+    X(excluded)          /* records skipped by an exclusion rule (exclude_file) */ \
+    X(own_access)        /* records skipped as siemproc's own S3 reads (ignore_own_logs) */ \
     X(notifications)     /* messages that were S3 notifications */ \
     X(events_skipped)    /* test events, non-create records, subscription messages */ \
     X(objects)           /* S3 objects named by notifications */ \

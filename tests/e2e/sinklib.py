@@ -8,9 +8,11 @@ ids, so "the index holds exactly these ids" is a real check.
 import json
 import os
 import subprocess
-from pathlib import Path
+import time
 
-REPO = Path(__file__).resolve().parents[2]
+from infra import REPO, OpenSearch
+from stage_util import SHARED, Proc, need_binary  # noqa: F401 (Proc: sinklib.Proc for the tests)
+
 FIXTURES = REPO / "tests" / "fixtures"
 
 # Corpus directories whose type is unambiguous, with the type to force (the
@@ -25,20 +27,13 @@ CORPUS_TYPES = [
 ]
 
 
-def siemproc_bin():
-    path = os.environ.get("SIEMPROC_BIN") or str(REPO / "build" / "siemproc")
-    if not os.access(path, os.X_OK):
-        raise RuntimeError(f"siemproc binary not found at {path} (build it or set SIEMPROC_BIN)")
-    return path
-
-
 def shared_corpus():
-    root = Path(os.environ.get("SIEMPROC_SHARED") or REPO.parent / "shared") / "corpus"
+    root = SHARED / "corpus"
     return root if root.is_dir() else None
 
 
 def run(*args, check=True, timeout=120, **kw):
-    proc = subprocess.run([siemproc_bin(), *args], capture_output=True, timeout=timeout, **kw)
+    proc = subprocess.run([str(need_binary()), *args], capture_output=True, timeout=timeout, **kw)
     if check and proc.returncode != 0:
         raise AssertionError(f"siemproc {' '.join(args)} exit {proc.returncode}:\n"
                              f"{proc.stderr.decode(errors='replace')[-3000:]}")
@@ -152,56 +147,6 @@ def index_ids(opensearch, index):
 
 # ---- stage processes ----------------------------------------------------------
 
-import re  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-
-from infra import OpenSearch, unique  # noqa: E402
-
-
-class Proc:
-    """One `siemproc run ...` child process, its stderr in a file; stopped by its own pid only."""
-
-    def __init__(self, args, log_dir, name="siemproc", env=None):
-        self.cmd = [siemproc_bin(), *args]
-        self.log_path = Path(log_dir) / f"{name}-{unique('log')}.stderr"
-        self.env = env
-        self.proc = None
-
-    def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=self.log, env=self.env)
-        return self
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=90):
-        if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"{self.cmd[1:4]} did not stop in {timeout}s:\n{self.text()[-3000:]}")
-        finally:
-            self.log.close()
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-        self.log.close()
-
-    def text(self):
-        return self.log_path.read_text(errors="replace")
-
-    def counters(self, stage):
-        """Counters of the last `siemproc: <stage>...: k=v ...` summary line."""
-        lines = [ln for ln in self.text().splitlines() if re.match(rf"siemproc: {stage}( \(final\))?: \w+=", ln)]
-        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])} if lines else {}
-
-
 def sink_args(kafka, opensearch_url, topic, retry, group, *extra):
     return ["run", "--stage", "sink", "--brokers", kafka.bootstrap, "--topics", topic, "--group", group,
             "--retry-topic", retry, "--opensearch-url", opensearch_url, "--summary-interval-s", "1",
@@ -251,3 +196,11 @@ def private_opensearch(name, port_offset, **settings):
                     "OPENSEARCH_TRANSPORT_PORT": str(base + port_offset + 100),
                     "SIEMPROC_TEST_RUN": f"{root}/{name}", **{k: str(v) for k, v in settings.items()}})
     return os_
+
+
+def running_private_opensearch(name, port_offset, **settings):
+    """private_opensearch(), started, for a module fixture to `yield from`; stopped after."""
+    svc = private_opensearch(name, port_offset, **settings)
+    svc.start()
+    yield svc
+    svc.stop()

@@ -11,8 +11,11 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from infra import REPO, _need, unique
@@ -38,6 +41,24 @@ def need_binary():
     return BIN
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (for --metrics-port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path="/metrics"):
+    """(status, body) of GET http://127.0.0.1:port/path; (0, "") while nothing listens."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
 def s3_env(s3):
     """Environment of a stage process: S3 credentials through the standard chain
     (environment source), nothing inherited that could configure siemproc."""
@@ -50,43 +71,37 @@ def s3_env(s3):
     return env
 
 
-class Stage:
-    """One `siemproc run --stage normalize` process."""
+class Proc:
+    """One `siemproc ARGS` child process, its stderr (and stdout unless told
+    otherwise) in a file under log_dir; stopped by its own pid only."""
 
-    def __init__(self, kafka, s3, log_dir, *, topics, out, retry, group, args=(), name="stage", s3_endpoint=None):
-        self.kafka, self.s3 = kafka, s3
-        self.cmd = [str(need_binary()), "run", "--stage", "normalize", "--brokers", kafka.bootstrap,
-                    "--topics", topics, "--output-topic", out, "--retry-topic", retry, "--group", group,
-                    "--summary-interval-s", "1", "--commit-interval-ms", "200"]
-        if s3 is not None:
-            self.cmd += ["--s3-endpoint", s3_endpoint or s3.endpoint, "--s3-path-style"]
-        self.cmd += list(args)
+    def __init__(self, args, log_dir, name="siemproc", env=None, stdout_to_log=True):
+        self.cmd = [str(need_binary()), *args]
         self.log_path = Path(log_dir) / f"{name}-{unique('log')}.stderr"
+        self.env, self.stdout_to_log = env, stdout_to_log
         self.proc = None
 
     def start(self, extra=()):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd + list(extra), stdout=subprocess.DEVNULL, stderr=self.log,
-                                     env=s3_env(self.s3))
+        self.proc = subprocess.Popen(self.cmd + list(extra), stderr=self.log, env=self.env,
+                                     stdout=self.log if self.stdout_to_log else subprocess.DEVNULL)
         return self
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Signal the process; returns (exit code, seconds it took)."""
-        t0 = time.monotonic()
+    def stop(self, sig=signal.SIGTERM, timeout=90):
+        """Signal the process and wait for it; returns its exit code."""
         if self.running():
             self.proc.send_signal(sig)
         try:
-            rc = self.proc.wait(timeout)
+            return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            rc = self.proc.wait()
-            raise AssertionError(f"stage did not stop within {timeout}s:\n{self.text()[-3000:]}")
+            self.proc.wait()
+            raise AssertionError(f"{self.cmd[1:4]} did not stop in {timeout}s:\n{self.text()[-3000:]}")
         finally:
             self.log.close()
-        return rc, time.monotonic() - t0
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -96,12 +111,14 @@ class Stage:
     def text(self):
         return self.log_path.read_text(errors="replace")
 
-    def summary(self):
-        """The last summary line's counters as a dict of ints."""
-        lines = [ln for ln in self.text().splitlines() if "records: parsed=" in ln]
-        if not lines:
-            return {}
-        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])}
+    def last_counters(self, line_pattern):
+        """The k=v counters of the last log line matching line_pattern, as ints."""
+        lines = [ln for ln in self.text().splitlines() if re.search(line_pattern, ln)]
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lines[-1])} if lines else {}
+
+    def counters(self, stage):
+        """Counters of the last `siemproc: <stage>...: k=v ...` summary line."""
+        return self.last_counters(rf"^siemproc: {stage}( \(final\))?: \w+=")
 
     def wait_log(self, pattern, timeout=60):
         deadline = time.monotonic() + timeout
@@ -111,7 +128,29 @@ class Stage:
             if not self.running():
                 break
             time.sleep(0.2)
-        raise AssertionError(f"stage log never matched {pattern!r}:\n{self.text()[-3000:]}")
+        raise AssertionError(f"{self.cmd[1:4]} log never matched {pattern!r}:\n{self.text()[-3000:]}")
+
+
+class Stage(Proc):
+    """One `siemproc run --stage normalize` process."""
+
+    def __init__(self, kafka, s3, log_dir, *, topics, out, retry, group, args=(), name="stage", s3_endpoint=None):
+        cmd = ["run", "--stage", "normalize", "--brokers", kafka.bootstrap, "--topics", topics,
+               "--output-topic", out, "--retry-topic", retry, "--group", group,
+               "--summary-interval-s", "1", "--commit-interval-ms", "200"]
+        if s3 is not None:
+            cmd += ["--s3-endpoint", s3_endpoint or s3.endpoint, "--s3-path-style"]
+        super().__init__(cmd + list(args), log_dir, name, env=s3_env(s3), stdout_to_log=False)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Signal the process; returns (exit code, seconds it took)."""
+        t0 = time.monotonic()
+        rc = super().stop(sig, timeout)
+        return rc, time.monotonic() - t0
+
+    def summary(self):
+        """The last summary line's counters as a dict of ints."""
+        return self.last_counters("records: parsed=")
 
 
 class TopicReader:

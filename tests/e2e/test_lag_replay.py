@@ -9,26 +9,22 @@ copies from a dead-letter topic back to the origin topics, counted, with keys,
 values and headers kept (document ids are derived from them, so replaying
 twice cannot create new documents)."""
 import json
-import os
 import signal
-import socket
 import subprocess
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from infra import REPO, unique
+import stage_util as su
+from infra import unique
 
-BIN = os.environ.get("SIEMPROC_BIN") or str(REPO / "build" / "siemproc")
+BIN = str(su.BIN)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _binary():
-    if not Path(BIN).is_file():
-        pytest.fail(f"siemproc binary not found at {BIN} (build first or set SIEMPROC_BIN)")
+    su.need_binary()
 
 
 def siemproc(*args, timeout=60):
@@ -139,20 +135,6 @@ def test_lag_errors(kafka):
     assert r.returncode == 2 and "--max-lag" in r.stderr
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scrape(port, path="/metrics"):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
 def lag_samples(text, group):
     """{(topic, partition): value} of siemproc_consumer_lag for the group."""
     out = {}
@@ -176,32 +158,24 @@ def wait_for(fn, timeout=20):
 
 def test_lag_exporter_serves_metrics_for_idle_partitions(kafka, lagged):
     topic, group = lagged
-    port = free_port()
+    port = su.free_port()
     proc = subprocess.Popen([BIN, "lag", "--brokers", kafka.bootstrap, "--group", group, "--topics", topic,
                              "--metrics-port", str(port), "--metrics-address", "127.0.0.1",
                              "--interval-ms", "500"], stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: scrape(port, "/readyz")[0] == 200 if _up(port) else False)
-        samples = lag_samples(scrape(port)[1], group)
+        assert wait_for(lambda: su.http_get(port, "/readyz")[0] == 200)
+        samples = lag_samples(su.http_get(port)[1], group)
         assert samples == {(topic, 0): 6, (topic, 1): 0, (topic, 2): 5, (topic, 3): 0}
-        status, body = scrape(port, "/healthz")
+        status, body = su.http_get(port, "/healthz")
         assert status == 200
         commit(kafka, group, topic, {0: 8})
-        assert wait_for(lambda: lag_samples(scrape(port)[1], group).get((topic, 0)) == 2)
-        text = scrape(port)[1]
+        assert wait_for(lambda: lag_samples(su.http_get(port)[1], group).get((topic, 0)) == 2)
+        text = su.http_get(port)[1]
         assert f'siemproc_consumer_committed_offset{{group="{group}",topic="{topic}",partition="0"}} 8' in text
         assert f'siemproc_partition_end_offset{{group="{group}",topic="{topic}",partition="0"}} 10' in text
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, proc.stderr.read()
-
-
-def _up(port):
-    try:
-        scrape(port, "/healthz")
-        return True
-    except OSError:
-        return False
 
 
 # ---- replay offsets ----

@@ -60,6 +60,20 @@ def check_output(got, want):
     assert all(got[k] == want[k] for k in want), "a document differs from `siemproc parse`"
 
 
+def finish(kafka, group, raw, reader, want, stages, commit_timeout=30):
+    """Every wanted document reaches the output, the group has committed the
+    whole raw topic, and the stages exit 0 on SIGTERM; the output is exactly
+    what `siemproc parse` gives (repeats identical)."""
+    got = wait_output(reader, want, stages=stages)
+    committed, ends = su.committed_all(kafka, group, raw, timeout=commit_timeout)
+    for stage in stages:
+        rc, _ = stage.stop()
+        assert rc == 0, stage.text()[-2000:]
+    check_output(got, want)
+    assert committed == ends
+    reader.close()
+
+
 def test_s3_errors_then_recovery(kafka, s3, proxy, tmp_path):
     raw, out, retry, group = su.topics(kafka)
     bucket = s3.make_bucket(unique("flaky"))
@@ -70,22 +84,14 @@ def test_s3_errors_then_recovery(kafka, s3, proxy, tmp_path):
     kafka.produce(raw, [su.s3_notification(bucket, [a]), su.s3_notification(bucket, [b, c])])
     stage = su.Stage(kafka, s3, tmp_path, topics=raw, out=out, retry=retry, group=group, s3_endpoint=proxy.endpoint,
                      args=["--s3-max-attempts", "3", "--s3-retry-base-ms", "50", "--s3-retry-max-ms", "200"]).start()
-    reader = su.TopicReader(kafka, out)
-    want = {**a_ids, **c_ids}
-    got = wait_output(reader, want, stages=[stage])
+    finish(kafka, group, raw, su.TopicReader(kafka, out), {**a_ids, **c_ids}, [stage])
     retried = su.read_topic(kafka, retry, 1, timeout=30)
-    committed, ends = su.committed_all(kafka, group, raw)
-    rc, _ = stage.stop()
-    assert rc == 0
-    check_output(got, want)
     assert len(retried) == 1
     _, value, h, *_ = retried[0]
     assert h["error.type"] == b"s3_unavailable" and b"3 attempts" in h["error.message"]
     assert h["origin"] == f"s3://{bucket}/{b}".encode() and b.encode() in value
     assert (ra.gets, rb.gets, rc_.gets) == (3, 3, 2)      # 2 failures + success; 3 attempts; cut + full read
     assert stage.summary()["objects_failed"] == 1
-    assert committed == ends
-    reader.close()
 
 
 def test_kill9_mid_object_then_restart(kafka, s3, proxy, tmp_path):
@@ -105,14 +111,7 @@ def test_kill9_mid_object_then_restart(kafka, s3, proxy, tmp_path):
     first.kill9()
     before = len(su.digests_by_id(reader.poll(0.5)))
     assert 0 < before < len(want), "the kill did not land mid-object"
-    second = mk().start()
-    got = wait_output(reader, want, stages=[second])
-    committed, ends = su.committed_all(kafka, group, raw)
-    rc, _ = second.stop()
-    assert rc == 0
-    check_output(got, want)                              # nothing missing; repeats are identical
-    assert committed == ends
-    reader.close()
+    finish(kafka, group, raw, reader, want, [mk().start()])   # nothing missing; repeats are identical
 
 
 def test_broker_restart_mid_run(kafka, s3, proxy, tmp_path):
@@ -127,16 +126,8 @@ def test_broker_restart_mid_run(kafka, s3, proxy, tmp_path):
     stage.wait_log(r"docs=[1-9]")
     kafka.restart()
     assert stage.running(), stage.text()[-2000:]
-    reader = su.TopicReader(kafka, out)
-    want = all_ids(objs)
-    got = wait_output(reader, want, stages=[stage])
-    committed, ends = su.committed_all(kafka, group, raw, timeout=60)
-    rc, _ = stage.stop()
-    assert rc == 0, stage.text()[-2000:]
-    check_output(got, want)
-    assert committed == ends
+    finish(kafka, group, raw, su.TopicReader(kafka, out), all_ids(objs), [stage], commit_timeout=60)
     assert stage.summary()["lost"] == 0
-    reader.close()
 
 
 def test_rebalance_two_instances(kafka, s3, proxy, tmp_path):
@@ -151,18 +142,10 @@ def test_rebalance_two_instances(kafka, s3, proxy, tmp_path):
     a = mk("a").start()
     a.wait_log(r"docs=[1-9]")
     b = mk("b").start()
-    reader = su.TopicReader(kafka, out)
-    want = all_ids(objs)
-    got = wait_output(reader, want, stages=[a, b])
-    committed, ends = su.committed_all(kafka, group, raw)
-    (rca, _), (rcb, _) = a.stop(), b.stop()
-    assert (rca, rcb) == (0, 0)
-    check_output(got, want)
+    finish(kafka, group, raw, su.TopicReader(kafka, out), all_ids(objs), [a, b])
     sa, sb = a.summary(), b.summary()
     assert sa["messages"] > 0 and sb["messages"] > 0, "the second instance got no work"
     assert sa["messages"] + sb["messages"] >= len(objs)
-    assert committed == ends
-    reader.close()
 
 
 def test_sigterm_drains_commits_and_exits_zero(kafka, s3, proxy, tmp_path):
@@ -185,11 +168,4 @@ def test_sigterm_drains_commits_and_exits_zero(kafka, s3, proxy, tmp_path):
     for (key, ids), (part, off) in zip(objs, where):     # committed => every document is out
         if off < committed[part]:
             assert ids.keys() <= got.keys(), f"{key} committed but not all of its documents are out"
-    again = mk().start()
-    got = wait_output(reader, all_ids(objs), stages=[again])
-    committed, ends = su.committed_all(kafka, group, raw)
-    rc, _ = again.stop()
-    assert rc == 0
-    check_output(got, all_ids(objs))
-    assert committed == ends
-    reader.close()
+    finish(kafka, group, raw, reader, all_ids(objs), [mk().start()])

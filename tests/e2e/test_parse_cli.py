@@ -707,6 +707,11 @@ def test_values_coerced_to_ecs_types(tmp_path):
     assert "port" not in big["source"] and big["network"]["packets"] == 9223372036854775807
     assert "ip" not in name["source"] and name["source"]["domain"] == "host.example"
     assert_ecs([zeros, big, name], "coercion")
+    # Bytes after a NUL do not make an address valid (inet_pton would stop at the NUL).
+    nul = tmp_path / "nul.log"
+    nul.write_bytes(b"2 123456789012 eni-1 192.0.2.9\0\0\0 10.0.1.25 1 2 6 1 1 1795837800 1795837860 ACCEPT OK\n")
+    (doc,) = Run(["--type", "vpcflowlogs", nul]).docs()
+    assert "ip" not in doc["source"] and doc["related"]["ip"] == ["10.0.1.25"]
     # A float is finite and within a float's range; a huge integer literal is written as a double.
     clb = tmp_path / "clb.log"
     clb.write_text('2026-11-28T03:52:11.403116Z web-clb 89.160.20.112:60931 10.0.3.14:80 1e39 '

@@ -55,6 +55,20 @@ def start_sink(kafka, url, topic, retry, group, tmp_path, *extra, name="sink"):
     return sinklib.Proc(sinklib.sink_args(kafka, url, topic, retry, group, *extra), tmp_path, name).start()
 
 
+def expect_indexed(opensearch, prefix, want, sink, timeout=120):
+    """The indices under prefix end with exactly the wanted ids ({index: ids}), once each."""
+    got = sinklib.wait_ids(opensearch, prefix, want, timeout=timeout, proc=sink)
+    assert all(len(v) == len(set(v)) for v in got.values())
+    assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in want.items()}
+
+
+def expect_all_committed(kafka, group, topic):
+    """The group has committed every partition of topic to its end; returns the ends."""
+    committed, ends = su.committed_all(kafka, group, topic)
+    assert committed == ends, group
+    return ends
+
+
 def fresh(kafka, partitions=3):
     topic, retry = unique("ecs-normalized"), unique("ecs-retry")
     kafka.create_topic(topic, partitions)
@@ -71,11 +85,8 @@ def test_sink_indexes_exactly_the_reference_documents(kafka, opensearch, referen
     kafka.produce(topic, sinklib.as_messages(docs, topic))
     sink = start_sink(kafka, opensearch.url, topic, retry, group, tmp_path)
     try:
-        want = sinklib.expected_ids(good)
-        got = sinklib.wait_ids(opensearch, prefix, want, proc=sink)
-        assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in want.items()}
-        committed, ends = su.committed_all(kafka, group, topic)
-        assert committed == ends
+        expect_indexed(opensearch, prefix, sinklib.expected_ids(good), sink)
+        expect_all_committed(kafka, group, topic)
         refused = su.read_topic(kafka, retry, len(bad), timeout=30)
         assert sorted(k.decode() for k, *_ in refused) == sorted(next(iter(a.values()))["_id"] for a, _ in bad)
         for _, _, headers, *_ in refused:
@@ -114,11 +125,9 @@ def test_full_pipeline_ids_match_parse(kafka, opensearch, s3, tmp_path):
             "--commit-interval-ms", "200", "--summary-interval-s", "1"]
     proc = sinklib.Proc(args, tmp_path, "all", env=su.s3_env(s3)).start()
     try:
-        got = sinklib.wait_ids(opensearch, prefix, want, proc=proc)
-        assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in want.items()}
-        for g, t in ((f"{group}-normalize", raw), (f"{group}-sink", out)):
-            committed, ends = su.committed_all(kafka, g, t)
-            assert committed == ends, g
+        expect_indexed(opensearch, prefix, want, proc)
+        expect_all_committed(kafka, f"{group}-normalize", raw)
+        expect_all_committed(kafka, f"{group}-sink", out)
     finally:
         assert proc.stop() == 0
         opensearch.request("DELETE", f"/{prefix}*")
@@ -127,10 +136,7 @@ def test_full_pipeline_ids_match_parse(kafka, opensearch, s3, tmp_path):
 @pytest.fixture(scope="module")
 def own_opensearch():
     """OpenSearch of this module alone: the outage test stops it."""
-    svc = sinklib.private_opensearch("sink-outage", 20)
-    svc.start()
-    yield svc
-    svc.stop()
+    yield from sinklib.running_private_opensearch("sink-outage", 20)
 
 
 def test_opensearch_down_commits_nothing_then_catches_up(kafka, own_opensearch, reference, tmp_path):
@@ -152,11 +158,8 @@ def test_opensearch_down_commits_nothing_then_catches_up(kafka, own_opensearch, 
         assert during == before
         assert "not accepted yet" in sink.text()
         os_.start()
-        got = sinklib.wait_ids(os_, prefix, sinklib.expected_ids(docs), timeout=180, proc=sink)
-        assert all(len(v) == len(set(v)) for v in got.values())
-        assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in sinklib.expected_ids(docs).items()}
-        committed, ends = su.committed_all(kafka, group, topic)
-        assert committed == ends
+        expect_indexed(os_, prefix, sinklib.expected_ids(docs), sink, timeout=180)
+        expect_all_committed(kafka, group, topic)
     finally:
         os_.start()
         assert sink.stop() == 0
@@ -183,11 +186,8 @@ def test_kill9_mid_batch_loses_nothing_duplicates_nothing(kafka, opensearch, ref
         assert 0 < n < len(docs), "the sink should be killed mid-run"
         at_kill, _ = su.committed_all(kafka, group, topic, timeout=1)
         sink = start_sink(kafka, opensearch.url, topic, retry, group, tmp_path, *args, name="sink-again")
-        want = sinklib.expected_ids(docs)
-        got = sinklib.wait_ids(opensearch, prefix, want, timeout=240, proc=sink)
-        assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in want.items()}
-        committed, ends = su.committed_all(kafka, group, topic)
-        assert committed == ends
+        expect_indexed(opensearch, prefix, sinklib.expected_ids(docs), sink, timeout=240)
+        ends = expect_all_committed(kafka, group, topic)
     finally:
         assert sink.stop() == 0
         opensearch.request("DELETE", f"/{prefix}*")
@@ -202,10 +202,7 @@ def test_kill9_mid_batch_loses_nothing_duplicates_nothing(kafka, opensearch, ref
 @pytest.fixture(scope="module")
 def throttled_opensearch():
     """A write pool of one thread with a queue of 2: bulk requests get real 429s."""
-    svc = sinklib.private_opensearch("sink-429", 40, OPENSEARCH_WRITE_QUEUE=2, OPENSEARCH_WRITE_THREADS=1)
-    svc.start()
-    yield svc
-    svc.stop()
+    yield from sinklib.running_private_opensearch("sink-429", 40, OPENSEARCH_WRITE_QUEUE=2, OPENSEARCH_WRITE_THREADS=1)
 
 
 def test_429s_back_off_and_lose_nothing(kafka, throttled_opensearch, reference, tmp_path):
@@ -218,11 +215,8 @@ def test_429s_back_off_and_lose_nothing(kafka, throttled_opensearch, reference, 
     sink = start_sink(kafka, os_.url, topic, retry, group, tmp_path, "--workers", "6", "--batch-max-docs", "50",
                       "--backoff-initial-ms", "50", "--backoff-max-ms", "1000")
     try:
-        want = sinklib.expected_ids(docs)
-        got = sinklib.wait_ids(os_, prefix, want, timeout=240, proc=sink)
-        assert {i: sorted(v) for i, v in got.items()} == {i: sorted(v) for i, v in want.items()}
-        committed, ends = su.committed_all(kafka, group, topic)
-        assert committed == ends
+        expect_indexed(os_, prefix, sinklib.expected_ids(docs), sink, timeout=240)
+        expect_all_committed(kafka, group, topic)
     finally:
         assert sink.stop() == 0
         os_.request("DELETE", f"/{prefix}*")
@@ -252,8 +246,7 @@ def test_mapping_conflict_goes_to_dlq_while_the_partition_flows(kafka, opensearc
     retrier = sinklib.Proc(retry_args, tmp_path, "retry").start()
     try:
         sinklib.wait_ids(opensearch, prefix, sinklib.expected_ids(good), proc=sink)
-        committed, ends = su.committed_all(kafka, group, topic)
-        assert committed == ends  # the partition went on past the refused document
+        expect_all_committed(kafka, group, topic)  # the partition went on past the refused document
         dead = su.read_topic(kafka, dlq, 1, timeout=60)
         assert len(dead) == 1
         key, value, headers, *_ = dead[0]

@@ -14,12 +14,11 @@ Control (for the test):
 Exits when its parent process goes away or after 300 s.
 """
 import json
-import os
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import stubserver
 
 CONTAINER_TOKEN = "stub-container-token"
 WEB_TOKEN = "stub-web-token"
@@ -73,10 +72,7 @@ def sts_error(code, message):
             "<RequestId>stub</RequestId></ErrorResponse>" % (code, message))
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, fmt, *args):
-        pass
-
+class Handler(stubserver.QuietHandler):
     def reply(self, status, body, ctype="text/plain"):
         data = body.encode()
         self.send_response(status)
@@ -90,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
             return STATE["fail"]
 
     def do_PUT(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.read_body()
         if self.path != "/latest/api/token":
             return self.reply(404, "not found")
         count("imds_token")
@@ -164,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, creds_json("ECSFULL", fraction=True), "application/json")
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        body = self.read_body().decode()
         form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         if self.path != "/" or form.get("Action") != "AssumeRoleWithWebIdentity":
             return self.reply(400, sts_error("InvalidAction", "bad action"), "text/xml")
@@ -180,21 +176,5 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, sts_xml(), "text/xml")
 
 
-def watchdog(parent):
-    deadline = time.monotonic() + 300
-    while os.getppid() == parent and time.monotonic() < deadline:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
-    sys.stdout.write("PORT %d\n" % server.server_address[1])
-    sys.stdout.flush()
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    stubserver.serve(Handler)

@@ -23,22 +23,17 @@ Exits when its parent process goes away or after 300 s.
 import base64
 import gzip
 import hashlib
-import hmac
 import json
 import os
-import re
 import ssl
 import subprocess
-import sys
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+import stubserver
 
 ACCESS_KEY, SECRET_KEY, SESSION_TOKEN = "AKIDSTUB", "stubsecret", "stubtoken"
 BASIC = "Basic " + base64.b64encode(b"elastic:changeme").decode()
-AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/(es|aoss)/aws4_request, "
-                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
 
 LOCK = threading.Lock()
 STATE = {"counts": {}, "connections": 0, "docs": 0, "seen": {}, "fail": [],
@@ -50,20 +45,8 @@ def bump(name, n=1):
     STATE["counts"][name] = STATE["counts"].get(name, 0) + n
 
 
-def hmac256(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        with LOCK:
-            STATE["connections"] += 1
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(stubserver.KeepAliveHandler):
+    state, lock = STATE, LOCK
 
     def send(self, status, obj):
         body = json.dumps(obj).encode()
@@ -74,30 +57,17 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def sigv4_error(self, body):
-        m = AUTH_RE.match(self.headers.get("Authorization", ""))
-        if not m:
+        auth = stubserver.sigv4_parse(self.headers.get("Authorization"))
+        if not auth or auth["service"] not in ("es", "aoss"):
             return "malformed authorization"
-        akid, date, region, service, signed, signature = m.groups()
-        if akid != ACCESS_KEY or self.headers.get("x-amz-security-token") != SESSION_TOKEN:
+        if auth["akid"] != ACCESS_KEY or self.headers.get("x-amz-security-token") != SESSION_TOKEN:
             return "bad key or token"
         if self.headers.get("x-amz-content-sha256") != hashlib.sha256(body).hexdigest():
             return "body hash mismatch"
-        path, _, query = self.path.partition("?")
-        cq = "&".join(sorted(p if "=" in p else p + "=" for p in query.split("&") if p))
-        headers = "".join("%s:%s\n" % (h, " ".join(self.headers.get(h, "").split()))
-                          for h in signed.split(";"))
-        creq = "\n".join([self.command, path, cq, headers, signed,
-                          self.headers["x-amz-content-sha256"]])
-        scope = "%s/%s/%s/aws4_request" % (date, region, service)
-        sts = "\n".join(["AWS4-HMAC-SHA256", self.headers.get("x-amz-date", ""), scope,
-                         hashlib.sha256(creq.encode()).hexdigest()])
-        key = ("AWS4" + SECRET_KEY).encode()
-        for part in (date, region, service, "aws4_request"):
-            key = hmac256(key, part)
-        good = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        valid = stubserver.sigv4_valid(self, auth, SECRET_KEY, self.headers["x-amz-content-sha256"])
         with LOCK:
-            STATE["last_service"] = "%s/%s" % (service, region)
-        return None if hmac.compare_digest(good, signature) else "signature mismatch"
+            STATE["last_service"] = "%s/%s" % (auth["service"], auth["region"])
+        return None if valid else "signature mismatch"
 
     def auth_ok(self, body):
         auth = self.headers.get("Authorization", "")
@@ -141,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
                                                     "number": "2.19.0"}})
 
     def do_PUT(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.read_body()
         if not self.auth_ok(body):
             return
         with LOCK:
@@ -150,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, {"acknowledged": True, "echo": json.loads(body or b"null")})
 
     def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.read_body()
         with LOCK:
             STATE["last_path"] = self.path
             STATE["last_encoding"] = self.headers.get("Content-Encoding", "")
@@ -227,29 +197,16 @@ def make_tls(d):
             "-CAcreateserial", "-days", "2", "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.pem")
 
 
-def watchdog(parent):
-    deadline = time.monotonic() + 300
-    while os.getppid() == parent and time.monotonic() < deadline:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    tls = os.environ.get("OS_STUB_TLS_DIR")
-    if tls:
-        make_tls(tls)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(f"{tls}/server.pem", f"{tls}/server.key")
-        ctx.load_verify_locations(f"{tls}/ca.pem")
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
-    sys.stdout.write("PORT %d\n" % server.server_address[1])
-    sys.stdout.flush()
-    server.serve_forever()
+def tls_wrapper(d):
+    """Serves HTTPS with certificates made in d; a client certificate is required."""
+    make_tls(d)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{d}/server.pem", f"{d}/server.key")
+    ctx.load_verify_locations(f"{d}/ca.pem")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return lambda sock: ctx.wrap_socket(sock, server_side=True)
 
 
 if __name__ == "__main__":
-    main()
+    tls = os.environ.get("OS_STUB_TLS_DIR")
+    stubserver.serve(Handler, tls_wrapper(tls) if tls else None)

@@ -19,15 +19,12 @@ Control: GET /_stats (JSON: counts, connections, last_path), GET /_reset.
 Exits when its parent process goes away or after 300 s.
 """
 import hashlib
-import hmac
 import json
-import os
-import re
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
+
+import stubserver
 
 ACCESS_KEY = "AKIDSTUB"
 SECRET_KEY = "stubsecret"
@@ -36,8 +33,6 @@ BIG = bytes(i % 251 for i in range(262144))
 
 LOCK = threading.Lock()
 STATE = {"counts": {}, "connections": 0, "last_path": "", "objects": {}}
-AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, "
-                     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
 
 
 def bump(name):
@@ -46,25 +41,13 @@ def bump(name):
         return STATE["counts"][name]
 
 
-def hmac256(key, msg):
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
 def error_xml(code, message, key):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
             "<Key>%s</Key><RequestId>STUBREQ</RequestId></Error>" % (code, message, key)).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        with LOCK:
-            STATE["connections"] += 1
-
-    def log_message(self, fmt, *args):
-        pass
+class Handler(stubserver.KeepAliveHandler):
+    state, lock = STATE, LOCK
 
     def handle(self):
         try:
@@ -82,36 +65,20 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def canonical_request(self, signed, payload):
-        path, _, query = self.path.partition("?")
-        cq = "&".join(sorted(p if "=" in p else p + "=" for p in query.split("&") if p))
-        headers = "".join("%s:%s\n" % (h, " ".join(self.headers.get(h, "").split()))
-                          for h in signed.split(";"))
-        return "\n".join([self.command, path, cq, headers, signed, payload])
-
     def auth_error(self, body):
         """None when the SigV4 signature is valid, else an S3 error code."""
-        m = AUTH_RE.match(self.headers.get("Authorization", ""))
-        if not m:
+        auth = stubserver.sigv4_parse(self.headers.get("Authorization"))
+        if not auth or auth["service"] != "s3":
             return "AccessDenied"
-        akid, date, region, signed, signature = m.groups()
         payload = self.headers.get("x-amz-content-sha256", "")
-        if akid != ACCESS_KEY:
+        if auth["akid"] != ACCESS_KEY:
             return "InvalidAccessKeyId"
         if self.headers.get("x-amz-security-token") != SESSION_TOKEN or \
-                "x-amz-security-token" not in signed.split(";"):
+                "x-amz-security-token" not in auth["signed"].split(";"):
             return "InvalidToken"
         if payload != "UNSIGNED-PAYLOAD" and payload != hashlib.sha256(body).hexdigest():
             return "XAmzContentSHA256Mismatch"
-        creq = self.canonical_request(signed, payload)
-        sts = "\n".join(["AWS4-HMAC-SHA256", self.headers.get("x-amz-date", ""),
-                         "%s/%s/s3/aws4_request" % (date, region),
-                         hashlib.sha256(creq.encode()).hexdigest()])
-        key = ("AWS4" + SECRET_KEY).encode()
-        for part in (date, region, "s3", "aws4_request"):
-            key = hmac256(key, part)
-        good = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-        return None if hmac.compare_digest(good, signature) else "SignatureDoesNotMatch"
+        return None if stubserver.sigv4_valid(self, auth, SECRET_KEY, payload) else "SignatureDoesNotMatch"
 
     def control(self):
         if self.path == "/_reset":
@@ -123,7 +90,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, body.encode(), "application/json")
 
     def do_PUT(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.read_body()
         err = self.auth_error(body)
         if err:
             return self.send(403, error_xml(err, "auth failed", ""))
@@ -193,21 +160,5 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def watchdog(parent):
-    deadline = time.monotonic() + 300
-    while os.getppid() == parent and time.monotonic() < deadline:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
-    sys.stdout.write("PORT %d\n" % server.server_address[1])
-    sys.stdout.flush()
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    stubserver.serve(Handler)

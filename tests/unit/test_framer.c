@@ -170,6 +170,14 @@ static void test_json(void)
     check_framing(FRAME_JSON, "Records", NULL, "{\"a\":1} trailing", "1:{\"a\":1}|1:trailing", 0);
     /* A string with a raw newline still counts lines. */
     check_framing(FRAME_JSON, NULL, NULL, "{\"a\":\"x\ny\"}\n{\"b\":1}", "1:{\"a\":\"x\ny\"}|3:{\"b\":1}", 0);
+    /* Deep inside an element: quotes after runs of backslashes, brackets in
+     * strings, line breaks in strings and between values. */
+    check_framing(FRAME_JSON, "Records", NULL,
+                  "{\"Records\":[{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]},\n{\"f\":{\n}}]}\n{\"g\":1}",
+                  "1:{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]}|4:{\"f\":{\n}}|6:{\"g\":1}", 0);
+    /* A top-level key without its colon: the nested colon still ends it. */
+    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\" {\"x\":1} :[{\"a\":1}]}",
+                  "1:{\"Records\" {\"x\":1} :[{\"a\":1}]}", 0);
 }
 
 static void test_json_truncated(void)
