@@ -38,6 +38,9 @@ struct doc_shape {
     buf_t   paths, text;
 };
 
+/* Bytes copy_text may copy past the end of a shape text. */
+#define TEXT_PAD 16
+
 /* Longer string values are escaped through the buffer in pieces instead of
  * reserving their worst case (six times their length) at once. */
 #define INLINE_ESCAPE_MAX 4096
@@ -98,14 +101,21 @@ void doc_path_init(struct doc_path *p, const char *path)
     p->key2 = n > 8 ? be_word(path + 8, n - 8) : 0;
 }
 
+/* Out of line and reached by a tail call, so that the common case of
+ * doc_add_path saves no registers. */
+static __attribute__((noinline)) void add_after_growing(struct doc *d, const struct doc_path *p, int kind, int array,
+                                                        const char *v, size_t vlen)
+{
+    d->cap = d->cap ? d->cap * 2 : 64;
+    d->f = xrealloc(d->f, (size_t)d->cap * sizeof *d->f);
+    d->order = xrealloc(d->order, (size_t)d->cap * sizeof *d->order);
+    d->tmp = xrealloc(d->tmp, (size_t)d->cap * sizeof *d->tmp);
+    doc_add_path(d, p, kind, array, v, vlen);
+}
+
 void doc_add_path(struct doc *d, const struct doc_path *p, int kind, int array, const char *v, size_t vlen)
 {
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 64;
-        d->f = xrealloc(d->f, (size_t)d->cap * sizeof *d->f);
-        d->order = xrealloc(d->order, (size_t)d->cap * sizeof *d->order);
-        d->tmp = xrealloc(d->tmp, (size_t)d->cap * sizeof *d->tmp);
-    }
+    if (d->n == d->cap) { add_after_growing(d, p, kind, array, v, vlen); return; }
     struct doc_field *f = &d->f[d->n++];
     f->key = p->key;
     f->key2 = p->key2;
@@ -230,7 +240,7 @@ static inline char *room(buf_t *out, char *o, size_t n)
     return out->data + out->len;
 }
 
-static char *write_value(buf_t *out, char *o, const struct doc_field *f)
+static inline char *write_value(buf_t *out, char *o, const struct doc_field *f)
 {
     if (f->kind == DV_STR && f->vlen > INLINE_ESCAPE_MAX) {
         out->len = (size_t)(o - out->data);
@@ -373,6 +383,8 @@ static void shape_save(struct doc *d, const buf_t *out, size_t base)
     if (d->n) memcpy(s->order, d->order, (size_t)d->n * sizeof *d->order);
     buf_reset(&s->text);
     buf_append(&s->text, out->data + base, out->len - base);
+    static const char pad[TEXT_PAD];       /* so that copy_text may read past the last text */
+    buf_append(&s->text, pad, sizeof pad);
 }
 
 static int shape_matches(const struct doc *d)
@@ -388,6 +400,17 @@ static int shape_matches(const struct doc *d)
     return 1;
 }
 
+/* Copy a text of the shape: most are short ("},\"ip\":"), and one fixed-size
+ * copy of TEXT_PAD bytes is a couple of instructions where a memcpy of the
+ * exact length is a call. The shape's texts are padded for it, and the
+ * caller leaves room for it. */
+static inline char *copy_text(char *o, const char *t, size_t n)
+{
+    if (n <= TEXT_PAD) memcpy(o, t, TEXT_PAD);
+    else memcpy(o, t, n);
+    return o + n;
+}
+
 /* The same shape as last time: its texts around this document's values. */
 static char *emit_shaped(struct doc *d, buf_t *out, char *o)
 {
@@ -395,10 +418,10 @@ static char *emit_shaped(struct doc *d, buf_t *out, char *o)
     for (int k = 0; k < s->ng; k++) {
         const struct shape_group *g = &s->g[k];
         if (g->dropped) { d->conflicts += g->j - g->i; continue; }
-        o = room(out, o, g->text_len);
-        memcpy(o, s->text.data + g->text, g->text_len);
-        o += g->text_len;
-        o = write_group(d, s->order, out, o, g->i, g->j);
+        o = room(out, o, g->text_len + TEXT_PAD);
+        o = copy_text(o, s->text.data + g->text, g->text_len);
+        const struct doc_field *f = &d->f[s->order[g->i]];
+        o = f->array ? write_group(d, s->order, out, o, g->i, g->j) : write_value(out, o, f);
     }
     o = room(out, o, s->end_len);
     memcpy(o, s->text.data + s->end, s->end_len);

@@ -54,7 +54,7 @@ int http_header_add(struct curl_slist **hl, const char *name, const char *value)
     return 0;
 }
 
-void http_setup(CURL *h, const struct http_request *rq)
+void http_prepare(CURL *h, const struct http_request *rq)
 {
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, rq->url);

@@ -43,5 +43,5 @@ struct http_request {
 
 /* Resets h (its live connections stay) and sets the request: http and https
  * only, no signals, TCP keepalive. */
-void http_setup(CURL *h, const struct http_request *rq);
+void http_prepare(CURL *h, const struct http_request *rq);
 #endif

@@ -18,6 +18,7 @@
 #include "geoip.h"
 #include "jindex.h"
 #include "jpath.h"
+#include "jsonw.h"
 #include "jscan.h"
 #include "jvalue.h"
 #include "normalize.h"
@@ -46,6 +47,22 @@ struct vendor_col {
     int col;
     struct doc_path path;
 };
+
+/* What an S3 key tells, worked out once per key (see key_facts). */
+struct key_facts {
+    buf_t  key;                  /* the key they were worked out for */
+    int    known;
+    int    safe;                 /* nothing to escape in it */
+    struct span account, region; /* AWSLogs/<account>/<service>/<region>/..., or absent */
+};
+
+/* A date formatted recently (see iso_text). */
+struct iso_memo {
+    int64_t ms;
+    size_t len;           /* 0: unused */
+    char text[32];
+};
+#define ISO_MEMO 4
 
 /* A related.* value waiting for the rules to finish. */
 struct related_value {
@@ -81,6 +98,9 @@ struct normalizer {
     const struct schema *index_schema;
     int64_t index_from, index_to;
     char index_name[192];
+    struct key_facts key;
+    struct iso_memo iso[ISO_MEMO];
+    unsigned iso_next;
     int64_t ingested_ms;
     char ingested[32];
     size_t ingested_len;
@@ -104,6 +124,7 @@ struct normalizer *normalizer_new(const struct normalizer_opts *opts)
     nz->col_used = xcalloc(REC_MAX_COLS, 1);
     nz->vendor = xcalloc(REC_MAX_COLS, sizeof *nz->vendor);
     buf_init(&nz->vendor_paths);
+    buf_init(&nz->key.key);
     jscan_init(&nz->scratch);
     jindex_init(&nz->jx);
     buf_init(&nz->tmp);
@@ -126,6 +147,7 @@ void normalizer_free(struct normalizer *nz)
     free(nz->col_used);
     free(nz->vendor);
     buf_free(&nz->vendor_paths);
+    buf_free(&nz->key.key);
     jscan_free(&nz->scratch);
     buf_free(&nz->tmp);
     free(nz);
@@ -211,13 +233,10 @@ static struct span span_of_token(const struct jscan *js, int t)
     return s;
 }
 
-/* Value of a source in this record; returns the JSON token (or -1) via *tok. */
-static struct span get_src(struct normalizer *nz, const struct record *rec, const struct src_ref *r, int *tok)
+/* A source that is not a column: the key, the log group, a JSON path. */
+static struct span get_bound_src(struct normalizer *nz, const struct record *rec, const struct src_ref *r, int b, int *tok)
 {
     struct span none = { NULL, 0, DV_STR };
-    int b = nz->binding[r->id];
-    *tok = -1;
-    if (b >= 0) return b < rec->ncols ? rec->cols[b] : none;
     if (b == BIND_S3KEY || b == BIND_GROUP) {
         const char *v = b == BIND_S3KEY ? nz->si->s3_key : nz->si->log_group;
         struct span s = { v, v ? (uint32_t)strlen(v) : 0, DV_STR };
@@ -238,18 +257,32 @@ static struct span get_src(struct normalizer *nz, const struct record *rec, cons
     return none;
 }
 
-/* Plain (unescaped) text of a value; JSON strings without escapes are used in place. */
-static struct span plain(struct normalizer *nz, struct span v)
+/* Value of a source in this record; returns the JSON token (or -1) via *tok.
+ * Columns are looked up inline: most lookups of flat records are that. */
+static inline struct span get_src(struct normalizer *nz, const struct record *rec, const struct src_ref *r, int *tok)
 {
-    if (v.kind == DV_JSTR) {
-        if (memchr(v.p, '\\', v.len)) {
-            char *o = arena_alloc(&nz->doc.arena, v.len + 1);
-            v.len = (uint32_t)json_unescape(v.p, v.len, o);
-            v.p = o;
-        }
-        v.kind = DV_STR;
+    struct span none = { NULL, 0, DV_STR };
+    int b = nz->binding[r->id];
+    *tok = -1;
+    if (b >= 0) return b < rec->ncols ? rec->cols[b] : none;
+    return get_bound_src(nz, rec, r, b, tok);
+}
+
+/* Plain (unescaped) text of a value; JSON strings without escapes are used in place. */
+static struct span unescaped(struct normalizer *nz, struct span v)
+{
+    if (memchr(v.p, '\\', v.len)) {
+        char *o = arena_alloc(&nz->doc.arena, v.len + 1);
+        v.len = (uint32_t)json_unescape(v.p, v.len, o);
+        v.p = o;
     }
+    v.kind = DV_STR;
     return v;
+}
+
+static inline struct span plain(struct normalizer *nz, struct span v)
+{
+    return v.kind == DV_JSTR ? unescaped(nz, v) : v;
 }
 
 static int is_json_number(const char *s, size_t n)
@@ -279,7 +312,7 @@ static int is_integer(const char *s, size_t n)
 {
     size_t i = n && s[0] == '-' ? 1 : 0;
     if (i >= n) return 0;
-    for (size_t k = i; k < n; k++) if (!isdigit((unsigned char)s[k])) return 0;
+    for (size_t k = i; k < n; k++) if ((unsigned)(s[k] - '0') > 9) return 0;
     while (i + 1 < n && s[i] == '0') i++;
     const char *max = s[0] == '-' ? "9223372036854775808" : "9223372036854775807";
     return n - i < 19 || (n - i == 19 && memcmp(s + i, max, 19) <= 0);
@@ -398,6 +431,25 @@ static void add_ip_fallback(struct normalizer *nz, const struct field_rule *r, s
         doc_add_path(&nz->doc, &r->ip_domain_path, DV_STR, 0, v.p, v.len);
 }
 
+/* The ISO 8601 text of ms, in the arena. The last few are kept formatted:
+ * the records of a file share few distinct times (a flow log's start and
+ * end, @timestamp repeating one of them), and a copy is cheaper. */
+static const char *iso_text(struct normalizer *nz, int64_t ms, size_t *n)
+{
+    struct iso_memo *m = NULL;
+    for (int i = 0; i < ISO_MEMO && !m; i++)
+        if (nz->iso[i].len && nz->iso[i].ms == ms) m = &nz->iso[i];
+    if (!m) {
+        m = &nz->iso[nz->iso_next++ % ISO_MEMO];
+        m->ms = ms;
+        m->len = ts_format_iso(ms, m->text);
+    }
+    char *o = arena_alloc(&nz->doc.arena, m->len);
+    memcpy(o, m->text, m->len);
+    *n = m->len;
+    return o;
+}
+
 static void add_date(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
     int64_t ms;
@@ -407,8 +459,8 @@ static void add_date(struct normalizer *nz, const struct field_rule *r, struct s
     } else if (ts_parse(r->ts_format, v.p, v.len, &ctx, &ms) < 0) {
         return;
     }
-    char *iso = arena_alloc(&nz->doc.arena, 32);
-    size_t n = ts_format_iso(ms, iso);
+    size_t n;
+    const char *iso = iso_text(nz, ms, &n);
     doc_add_path(&nz->doc, &r->tpath, DV_JSTR, r->array, iso, n);     /* nothing to escape */
 }
 
@@ -423,7 +475,8 @@ static void add_json_text(struct normalizer *nz, const struct field_rule *r, str
     doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, p, n);
 }
 
-static void add_value(struct normalizer *nz, const struct field_rule *r, struct span v)
+/* constant: v is one of the schema's values, checked against ECS at load. */
+static void add_value(struct normalizer *nz, const struct field_rule *r, struct span v, int constant)
 {
     if (!v.p) return;
     if (r->json_text) { add_json_text(nz, r, v); return; }
@@ -468,7 +521,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         break;
     default:
         if (v.kind == DV_NUM || v.kind == DV_BOOL) v.kind = DV_STR;
-        if (r->ecs && r->ecs->allowed[0] && !r->constant_only && !ecs_value_allowed_n(r->ecs, v.p, v.len)) return;
+        if (r->ecs && r->ecs->allowed[0] && !constant && !ecs_value_allowed_n(r->ecs, v.p, v.len)) return;
         break;
     }
     if (v.kind == DV_RAW) {
@@ -494,7 +547,8 @@ static const json_t *map_lookup_prefix(const json_t *map, struct span v)
     return best;
 }
 
-static struct span map_value(struct normalizer *nz, const struct field_rule *r, struct span v)
+/* *constant tells whether the result is one of the map's values. */
+static struct span map_value(struct normalizer *nz, const struct field_rule *r, struct span v, int *constant)
 {
     char key[256];
     const json_t *m;
@@ -507,6 +561,7 @@ static struct span map_value(struct normalizer *nz, const struct field_rule *r, 
         m = json_object_get(r->map, key);
     }
     const char *out = m ? json_string_value(m) : r->map_default;
+    *constant = out != NULL;
     if (out) { v.p = out; v.len = (uint32_t)strlen(out); v.kind = DV_STR; }
     else if (!m && r->map_drop) v.p = NULL;
     return v;
@@ -522,9 +577,10 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
         v.p = p;
         v.len = (uint32_t)n;
     }
-    if (r->map) v = map_value(nz, r, v);
+    int constant = 0;
+    if (r->map) v = map_value(nz, r, v, &constant);
     if (!v.p) return;
-    if (!r->split) { add_value(nz, r, v); return; }
+    if (!r->split) { add_value(nz, r, v, constant); return; }
     size_t sl = strlen(r->split);
     const char *p = v.p, *end = v.p + v.len;
     while (p <= end) {
@@ -536,7 +592,7 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
         if (op_apply(OP_TRIM, &pp, &pn, &nz->doc.arena) == 0) {
             part.p = pp;
             part.len = (uint32_t)pn;
-            add_value(nz, r, part);
+            add_value(nz, r, part, constant);
         }
         if (!sep) break;
         p = sep + sl;
@@ -588,7 +644,7 @@ static void apply_rule(struct normalizer *nz, const struct field_rule *r, const 
 {
     if (r->value && !r->nfrom) {
         struct span c = { r->value, (uint32_t)strlen(r->value), DV_STR };
-        add_value(nz, r, c);
+        add_value(nz, r, c, 1);
         return;
     }
     int found = 0;
@@ -611,7 +667,7 @@ static void apply_rule(struct normalizer *nz, const struct field_rule *r, const 
     const char *constant = found ? r->if_present : r->if_absent;
     if (constant) {
         struct span c = { constant, (uint32_t)strlen(constant), DV_STR };
-        add_value(nz, r, c);
+        add_value(nz, r, c, 1);
     }
 }
 
@@ -655,20 +711,14 @@ delivery:
 }
 
 /* Scalar string fields the engine sets itself (none of them is an ECS array). */
-static void add_fixed(struct normalizer *nz, enum fixed_field f, const char *v, size_t n)
+static void add_fixed(struct normalizer *nz, enum fixed_field f, int kind, const char *v, size_t n)
 {
-    doc_add_path(&nz->doc, &nz->fixed[f], DV_STR, 0, v, n);
-}
-
-/* The engine's own text (dates, versions): nothing to escape. */
-static void add_fixed_safe(struct normalizer *nz, enum fixed_field f, const char *v, size_t n)
-{
-    doc_add_path(&nz->doc, &nz->fixed[f], DV_JSTR, 0, v, n);
+    doc_add_path(&nz->doc, &nz->fixed[f], kind, 0, v, n);
 }
 
 static void add_cstr(struct normalizer *nz, enum fixed_field f, const char *v)
 {
-    add_fixed(nz, f, v, strlen(v));
+    add_fixed(nz, f, DV_STR, v, strlen(v));
 }
 
 /* AWSLogs/<account>/<service>/<region>/... in an S3 key: the account and region, when there. */
@@ -687,18 +737,41 @@ static void key_cloud(const char *key, struct span *account, struct span *region
         *region = (struct span){ reg, (uint32_t)(rend - reg), DV_STR };
 }
 
+/* The facts of the stream's key (NULL without one). The records of an
+ * object share its key, so they are worked out when the key changes; keys
+ * are compared by content, as a caller may reuse the memory of a key. The
+ * spans point into the memo's copy. */
+static const struct key_facts *key_facts(struct normalizer *nz)
+{
+    const char *key = nz->si->s3_key;
+    if (!key) return NULL;
+    struct key_facts *k = &nz->key;
+    size_t n = strlen(key);
+    if (k->known && k->key.len == n && memcmp(k->key.data, key, n) == 0) return k;
+    buf_reset(&k->key);
+    buf_append(&k->key, key, n);
+    buf_t esc;
+    buf_init(&esc);
+    jw_escape(&esc, key, n);
+    k->safe = esc.len == n && memcmp(esc.data, key, n) == 0;
+    buf_free(&esc);
+    k->account = k->region = (struct span){ NULL, 0, DV_STR };
+    key_cloud(buf_cstr(&k->key), &k->account, &k->region);
+    k->known = 1;
+    return k;
+}
+
 /* cloud.*: what the rules found wins; the account comes next from the
  * CloudWatch Logs payload owner, then from the key. */
-static void add_cloud(struct normalizer *nz)
+static void add_cloud(struct normalizer *nz, const struct key_facts *k)
 {
-    struct span account = { NULL, 0, DV_STR }, region = { NULL, 0, DV_STR };
-    key_cloud(nz->si->s3_key, &account, &region);
     if (!doc_get_path(&nz->doc, &nz->fixed[FX_ACCOUNT])) {
         if (nz->si->account_id) add_cstr(nz, FX_ACCOUNT, nz->si->account_id);
-        else if (account.p) add_fixed(nz, FX_ACCOUNT, account.p, account.len);
+        else if (k && k->account.p) add_fixed(nz, FX_ACCOUNT, DV_STR, k->account.p, k->account.len);
     }
-    add_fixed_safe(nz, FX_PROVIDER, "aws", 3);
-    if (region.p && !doc_get_path(&nz->doc, &nz->fixed[FX_REGION])) add_fixed(nz, FX_REGION, region.p, region.len);
+    add_fixed(nz, FX_PROVIDER, DV_JSTR, "aws", 3);
+    if (k && k->region.p && !doc_get_path(&nz->doc, &nz->fixed[FX_REGION]))
+        add_fixed(nz, FX_REGION, DV_STR, k->region.p, k->region.len);
 }
 
 /* Flat formats: every column no rule used goes under the vendor namespace. */
@@ -828,19 +901,21 @@ static int required_present(struct normalizer *nz, const struct schema *sc, cons
 
 static void add_fixed_fields(struct normalizer *nz, const struct schema *sc, const struct record *rec, int64_t ts)
 {
-    char *iso = arena_alloc(&nz->doc.arena, 32);
-    add_fixed_safe(nz, FX_TIMESTAMP, iso, ts_format_iso(ts, iso));
+    size_t n;
+    const char *iso = iso_text(nz, ts, &n);
+    add_fixed(nz, FX_TIMESTAMP, DV_JSTR, iso, n);      /* our own text: nothing to escape */
     if (nz->si->log_group) add_cstr(nz, FX_LOG_GROUP, nz->si->log_group);
-    if (nz->si->s3_key && !nz->si->key_is_local) add_cstr(nz, FX_S3_KEY, nz->si->s3_key);
-    add_cloud(nz);
-    add_fixed_safe(nz, FX_ECS_VERSION, "9.4.0", 5);
+    const struct key_facts *k = key_facts(nz);
+    if (k && !nz->si->key_is_local) add_fixed(nz, FX_S3_KEY, k->safe ? DV_JSTR : DV_STR, k->key.data, k->key.len);
+    add_cloud(nz, k);
+    add_fixed(nz, FX_ECS_VERSION, DV_JSTR, "9.4.0", 5);
     if (sc->dataset) add_cstr(nz, FX_DATASET, sc->dataset);
     /* One ingest time per millisecond: formatting it per record is measurable. */
     int64_t now = ts_now_ms();
     if (now != nz->ingested_ms) { nz->ingested_ms = now; nz->ingested_len = ts_format_iso(now, nz->ingested); }
-    add_fixed_safe(nz, FX_INGESTED, nz->ingested, nz->ingested_len);
+    add_fixed(nz, FX_INGESTED, DV_JSTR, nz->ingested, nz->ingested_len);
     if (sc->module) add_cstr(nz, FX_MODULE, sc->module);
-    if (nz->opts.keep_original) add_fixed(nz, FX_ORIGINAL, rec->raw, rec->raw_len);
+    if (nz->opts.keep_original) add_fixed(nz, FX_ORIGINAL, DV_STR, rec->raw, rec->raw_len);
 }
 
 struct lookup_ctx {

@@ -437,7 +437,7 @@ static int build_headers(struct os_client *c, const struct endpoint *e, struct e
     return c->auth == OS_AUTH_SIGV4 ? sign_request(c, e, x, body, len, hl) : 0;
 }
 
-/* The client certificate and the verification switch (the CA file is http_setup's). */
+/* The client certificate and the verification switch (the CA file is http_prepare's). */
 static void set_tls(struct os_client *c)
 {
     CURL *h = c->h;
@@ -460,7 +460,7 @@ static void setup_curl(struct os_client *c, const char *url, struct exchange *x,
                               .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms,
                               .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
                               .body_arg = x->resp, .errbuf = ebuf};
-    http_setup(c->h, &rq);
+    http_prepare(c->h, &rq);
     set_tls(c);
     if (c->auth == OS_AUTH_BASIC) {
         curl_easy_setopt(c->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

@@ -194,16 +194,23 @@ static int iana_protocol(const char **p, size_t *n)
     return set(p, n, iana[v], strlen(iana[v]));
 }
 
+/* The whole of p, n as a finite decimal or JSON number; -1 when it is not one. */
+static int parse_number(const char *p, size_t n, double *v)
+{
+    char tmp[40];
+    if (n == 0 || n >= sizeof tmp) return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    char *end;
+    *v = strtod(tmp, &end);
+    return *end || !isfinite(*v) ? -1 : 0;
+}
+
 /* Decimal seconds/ms/us to integer nanoseconds (event.duration). */
 static int to_ns(const char **p, size_t *n, arena_t *a, double scale)
 {
-    char tmp[40];
-    if (*n == 0 || *n >= sizeof tmp) return -1;
-    memcpy(tmp, *p, *n);
-    tmp[*n] = 0;
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end || !isfinite(v) || v < 0) return -1;     /* ALB writes -1 for "no value" */
+    double v;
+    if (parse_number(*p, *n, &v) != 0 || v < 0) return -1;     /* ALB writes -1 for "no value" */
     if (v * scale >= 9.2e18) return -1;               /* beyond a long */
     char *o = arena_alloc(a, 32);
     int len = snprintf(o, 32, "%lld", (long long)llround(v * scale));
@@ -227,13 +234,8 @@ static int arn_field(const char **p, size_t *n, int want)
 /* A JSON or decimal number -> its integer part: GuardDuty's severity 8.0 -> 8. */
 static int integer_part(const char **p, size_t *n, arena_t *a)
 {
-    char tmp[40];
-    if (*n == 0 || *n >= sizeof tmp) return -1;
-    memcpy(tmp, *p, *n);
-    tmp[*n] = 0;
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end || !isfinite(v) || fabs(v) >= 9e18) return -1;
+    double v;
+    if (parse_number(*p, *n, &v) != 0 || fabs(v) >= 9e18) return -1;
     char *o = arena_alloc(a, 24);
     int len = snprintf(o, 24, "%lld", (long long)trunc(v));
     return set(p, n, o, (size_t)len);

@@ -325,7 +325,7 @@ static void setup_curl(struct s3_client *c, const struct request *rq, const stru
                               .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
                               .body_arg = x, .errbuf = ebuf};
     CURL *h = c->h;
-    http_setup(h, &hr);
+    http_prepare(h, &hr);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_s);

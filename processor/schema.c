@@ -255,8 +255,6 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
     check_constant(c, r, r->if_absent);
     check_constant(c, r, r->map_default);
     if (r->map) check_map_values(c, r);
-    /* "if_present" rules add if_present or if_absent, never the source itself. */
-    r->constant_only = (r->value && !r->nfrom) || r->if_present || (r->map && (r->map_default || r->map_drop));
 }
 
 static void add_static(struct compile_ctx *c, const char *target, const json_t *v)

@@ -75,7 +75,6 @@ struct field_rule {
     int                nsub;
     int                related;       /* RELATED_IP / RELATED_USER: also feeds related.* */
     int                related_target;/* RELATED_IP / RELATED_USER: the target is related.* itself */
-    int                constant_only; /* adds only schema constants, checked against ECS at load */
     char              *ip_domain;     /* ip targets: the ECS *.domain field that takes hostnames, or NULL */
     struct doc_path    ip_domain_path;
 };

@@ -3,8 +3,11 @@ against the real broker: excluded events and siemproc's own S3 reads never
 reach the output topic, are counted as skipped by reason, and their offsets
 are committed like any other; a bad rule file stops the stage at start-up
 with the file and line named."""
+import http.server
 import json
 import subprocess
+import threading
+from types import SimpleNamespace
 
 import stage_util as su
 
@@ -64,6 +67,58 @@ def test_excluded_and_own_reads_are_skipped_and_committed(kafka, tmp_path):
     assert s["own_access"] == 1
     assert s["skipped"] == s["excluded"] + s["own_access"]
     assert (s["parsed"], s["docs"], s["failed"], s["retry"]) == (len(kept), len(kept), 0, 0)
+
+
+class UserAgentRecorder:
+    """An S3 endpoint that answers every request 404 NoSuchKey and keeps the User-Agent headers."""
+
+    def __init__(self):
+        seen = self.agents = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.headers.get("User-Agent"))
+                body = b"<Error><Code>NoSuchKey</Code><Message>no</Message></Error>"
+                self.send_response(404)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.s3 = SimpleNamespace(endpoint=f"http://127.0.0.1:{self.server.server_address[1]}", access_key="test",
+                                  secret_key="test-secret", region="us-east-1")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_own_user_agent_is_the_s3_user_agent_and_the_one_skipped(kafka, tmp_path):
+    raw, out, retry, group = su.topics(kafka, partitions=1)
+    ua = "siemproc-e2e/7.1"
+    stub = UserAgentRecorder()
+    try:
+        kafka.produce(raw, [(None, trail("custom-get", "s3.amazonaws.com", "GetObject", agent=f"[{ua}]"),
+                             [("log_type", b"cloudtrail")]),
+                            (None, trail("default-get", "s3.amazonaws.com", "GetObject", agent="[siemproc]"),
+                             [("log_type", b"cloudtrail")]),
+                            (None, su.s3_notification("bucket", [su.TYPE_KEYS["cloudtrail"].format(n=1)]))])
+        stage = su.Stage(kafka, stub.s3, tmp_path, topics=raw, out=out, retry=retry, group=group,
+                         args=["--own-user-agent", ua]).start()
+        got = su.read_topic(kafka, out, 1, timeout=60, stage=stage)
+        su.read_topic(kafka, retry, 1, timeout=30)             # the object's 404: the GET was made
+        rc, _ = stage.stop()
+    finally:
+        stub.close()
+    assert rc == 0, stage.text()[-3000:]
+    assert stub.agents and set(stub.agents) == {ua}
+    assert [json.loads(v)["event"]["id"] for _, v, *_ in got] == ["default-get"]
+    assert stage.summary()["own_access"] == 1
 
 
 def test_ignore_own_logs_off_keeps_our_reads(kafka, tmp_path):

@@ -218,13 +218,7 @@ start() {
     t0=$(date +%s%N)
     local want
     want=$(render_server_properties; echo "heap: $KAFKA_HEAP_OPTS")
-    if pid_alive "$PIDFILE"; then
-        if [[ $want == "$(cat "$DIR/applied" 2>/dev/null)" ]]; then
-            log "already running"; print_env; return 0
-        fi
-        log "running with other settings: restarting"
-        stop_pid "$PIDFILE" 30
-    fi
+    already_running "$want" && return 0
     install
     require_port_free "$KAFKA_PORT"
     require_port_free "$KAFKA_CONTROLLER_PORT"
@@ -264,12 +258,7 @@ start() {
     print_env
 }
 
-status() {
-    if pid_alive "$PIDFILE" && port_open "$KAFKA_PORT"; then
-        log "running, rss $(rss_kb "$PIDFILE") KiB"; print_env; return 0
-    fi
-    log "not running"; return 3
-}
+ready() { port_open "$KAFKA_PORT"; }
 
 create_topic() {
     [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || die "usage: kafka.sh topic NAME PARTITIONS [KEY=VALUE...]"
@@ -281,22 +270,11 @@ create_topic() {
 }
 
 case ${1:-} in
-    start | stop | kill9 | restart | clean) lock_run_dir "$DIR" ;;
-esac
-case ${1:-} in
-    start) start ;;
-    stop) stop_pid "$PIDFILE" 30; log "stopped" ;;
-    kill9) kill9_pid "$PIDFILE"; log "killed (SIGKILL)" ;;
-    restart) stop_pid "$PIDFILE" 30; start ;;
-    status) status ;;
-    clean) stop_pid "$PIDFILE" 30; rm -rf "$DIR"; log "stopped and wiped $DIR" ;;
-    env) print_env ;;
-    install) install ;;
     topic) shift; create_topic "$@" ;;
     topics) list_topics ;;
     delete-topic)
         [[ -n ${2:-} ]] || die "usage: kafka.sh delete-topic NAME"
         KAFKA_TOOL_TIMEOUT=60 tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
             --delete --if-exists --topic "$2" ;;
-    *) echo "usage: $0 start|stop|status|restart|kill9|clean|env|install|topic|topics|delete-topic" >&2; exit 2 ;;
+    *) service_main "start|stop|status|restart|kill9|clean|env|install|topic|topics|delete-topic" "${1:-}" ;;
 esac

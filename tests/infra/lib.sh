@@ -2,7 +2,8 @@
 # Shared helpers for the tests/infra service scripts. Sourced, never executed.
 #
 # Owns: the cache dir (downloads, built binaries, venv), the run dir (data, logs,
-# pid files), pid-file based process control, bounded waits and Maven downloads.
+# pid files), pid-file based process control, bounded waits, Maven downloads and
+# the commands every service script has (service_main).
 # Never: touches anything outside those two dirs except creating the unprivileged
 # test user (OpenSearch refuses to run as root).
 
@@ -154,3 +155,52 @@ ensure_test_user() {
 
 # elapsed_since START_EPOCH_NS: seconds with one decimal.
 elapsed_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN {printf "%.1f", (e - s) / 1e9}'; }
+
+# ---- the commands of a service script (kafka.sh, opensearch.sh, s3.sh) --------
+# The script sets DIR and PIDFILE and defines start, ready, print_env and
+# install; stop and kill9 below serve unless it defines its own after sourcing.
+# shellcheck disable=SC2153  # PIDFILE and DIR are set by the service script
+
+stop() { stop_pid "$PIDFILE" "${STOP_TIMEOUT:-30}"; }
+kill9() { kill9_pid "$PIDFILE"; }
+
+# already_running WANT: true, with the env printed, when the service runs with
+# the settings WANT (what its start wrote to $DIR/applied); one running with
+# other settings is stopped.
+already_running() {
+    pid_alive "$PIDFILE" || return 1
+    if [[ $1 == "$(cat "$DIR/applied" 2>/dev/null)" ]]; then
+        log "already running"; print_env; return 0
+    fi
+    log "running with other settings: restarting"
+    stop
+    return 1
+}
+
+# status: 0 with the env when the process is alive and ready, 3 when not.
+status() {
+    if pid_alive "$PIDFILE" && ready; then
+        log "running, rss $(rss_kb "$PIDFILE") KiB"; print_env; return 0
+    fi
+    log "not running"; return 3
+}
+
+# service_main USAGE CMD: one of the commands all services share; for any
+# other CMD, "usage: SCRIPT USAGE" and exit 2.
+service_main() {
+    local usage=$1 cmd=${2:-}
+    case $cmd in
+        start | stop | kill9 | restart | clean) lock_run_dir "$DIR" ;;
+    esac
+    case $cmd in
+        start) start ;;
+        stop) stop; log "stopped" ;;
+        kill9) kill9; log "killed (SIGKILL)" ;;
+        restart) stop; start ;;
+        status) status ;;
+        clean) stop; rm -rf "$DIR"; log "stopped and wiped $DIR" ;;
+        env) print_env ;;
+        install) install >/dev/null ;;
+        *) echo "usage: $0 $usage" >&2; exit 2 ;;
+    esac
+}

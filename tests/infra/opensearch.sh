@@ -98,19 +98,14 @@ print_env() {
 
 health() { curl -s -m 10 "$URL/_cluster/health?wait_for_status=yellow&timeout=${1:-1s}" 2>/dev/null; }
 healthy() { health "$@" | grep -qE '"status":"(green|yellow)"'; }
+ready() { healthy 1s; }
 
 start() {
     local t0 home
     t0=$(date +%s%N)
     local want
     want=$(render_yml; echo "heap: $OPENSEARCH_HEAP")
-    if pid_alive "$PIDFILE"; then
-        if [[ $want == "$(cat "$DIR/applied" 2>/dev/null)" ]]; then
-            log "already running"; print_env; return 0
-        fi
-        log "running with other settings: restarting"
-        stop
-    fi
+    already_running "$want" && return 0
     install
     require_port_free "$OPENSEARCH_PORT"
     require_port_free "$OPENSEARCH_TRANSPORT_PORT"
@@ -149,24 +144,9 @@ stop() {
     stop_pid "$LAUNCHER_PID" 5
 }
 
-status() {
-    if pid_alive "$PIDFILE" && healthy 1s; then
-        log "running, rss $(rss_kb "$PIDFILE") KiB"; print_env; return 0
-    fi
-    log "not running"; return 3
+kill9() {
+    kill9_pid "$PIDFILE"
+    stop_pid "$LAUNCHER_PID" 5
 }
 
-case ${1:-} in
-    start | stop | kill9 | restart | clean) lock_run_dir "$DIR" ;;
-esac
-case ${1:-} in
-    start) start ;;
-    stop) stop; log "stopped" ;;
-    kill9) kill9_pid "$PIDFILE"; stop_pid "$LAUNCHER_PID" 5; log "killed (SIGKILL)" ;;
-    restart) stop; start ;;
-    status) status ;;
-    clean) stop; rm -rf "$DIR"; log "stopped and wiped $DIR" ;;
-    env) print_env ;;
-    install) install ;;
-    *) echo "usage: $0 start|stop|status|restart|kill9|clean|env|install" >&2; exit 2 ;;
-esac
+service_main "start|stop|status|restart|kill9|clean|env|install" "${1:-}"

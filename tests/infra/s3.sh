@@ -24,6 +24,7 @@ S3_BUILD_TIMEOUT=${S3_BUILD_TIMEOUT:-1800}
 
 DIR=$RUN_ROOT/s3
 PIDFILE=$DIR/s3.pid
+STOP_TIMEOUT=20
 LOGFILE=$DIR/server.log
 MINIO_BIN=$CACHE/bin/minio-$MINIO_VERSION
 S3PROXY_JAR=$CACHE/s3proxy/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar
@@ -98,13 +99,7 @@ start() {
     local t0 impl i
     t0=$(date +%s%N)
     local want="$S3_IMPL $S3_PORT $S3_CONSOLE_PORT $S3_ACCESS_KEY $S3_SECRET_KEY $S3_REGION"
-    if pid_alive "$PIDFILE"; then
-        if [[ $want == "$(cat "$DIR/applied" 2>/dev/null)" ]]; then
-            log "already running"; print_env; return 0
-        fi
-        log "running with other settings: restarting"
-        stop_pid "$PIDFILE" 20
-    fi
+    already_running "$want" && return 0
     impl=$(install)
     require_port_free "$S3_PORT"
     # Each server has its own on-disk layout, so s3proxy gets a dir of its own.
@@ -146,27 +141,9 @@ EOF
     print_env
 }
 
-status() {
-    if pid_alive "$PIDFILE" && ready; then
-        log "running, rss $(rss_kb "$PIDFILE") KiB"; print_env; return 0
-    fi
-    log "not running"; return 3
-}
-
 s3cli() { python3 "$INFRA_DIR/s3cli.py" "$@"; }
 
 case ${1:-} in
-    start | stop | kill9 | restart | clean) lock_run_dir "$DIR" ;;
-esac
-case ${1:-} in
-    start) start ;;
-    stop) stop_pid "$PIDFILE" 20; log "stopped" ;;
-    kill9) kill9_pid "$PIDFILE"; log "killed (SIGKILL)" ;;
-    restart) stop_pid "$PIDFILE" 20; start ;;
-    status) status ;;
-    clean) stop_pid "$PIDFILE" 20; rm -rf "$DIR"; log "stopped and wiped $DIR" ;;
-    env) print_env ;;
-    install) install >/dev/null ;;
     mb | put | get | ls) s3cli "$@" ;;
-    *) echo "usage: $0 start|stop|status|restart|kill9|clean|env|install|mb|put|get|ls" >&2; exit 2 ;;
+    *) service_main "start|stop|status|restart|kill9|clean|env|install|mb|put|get|ls" "${1:-}" ;;
 esac

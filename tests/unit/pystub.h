@@ -99,14 +99,18 @@ static inline long pystub_get(const struct pystub *s, const char *path, char *bu
     return status;
 }
 
-/* Counter <name> from GET /_stats ({"counts": {...}}); 0 when absent. */
-static inline long pystub_count(const struct pystub *s, const char *name)
+/* GET /_stats as JSON (caller decrefs); NULL when it fails. */
+static inline json_t *pystub_stats(const struct pystub *s)
 {
     char buf[8192];
-    if (pystub_get(s, "/_stats", buf) != 200)
-        return -1;
-    json_t *j = json_loads(buf, 0, NULL);
-    long v = (long)json_integer_value(json_object_get(json_object_get(j, "counts"), name));
+    return pystub_get(s, "/_stats", buf) == 200 ? json_loads(buf, 0, NULL) : NULL;
+}
+
+/* Counter <name> from GET /_stats ({"counts": {...}}); 0 when absent, -1 when /_stats fails. */
+static inline long pystub_count(const struct pystub *s, const char *name)
+{
+    json_t *j = pystub_stats(s);
+    long v = j ? (long)json_integer_value(json_object_get(json_object_get(j, "counts"), name)) : -1;
     json_decref(j);
     return v;
 }
@@ -114,22 +118,15 @@ static inline long pystub_count(const struct pystub *s, const char *name)
 /* Any top-level field of /_stats as integer or copied string. */
 static inline long pystub_stat_int(const struct pystub *s, const char *name)
 {
-    char buf[8192];
-    if (pystub_get(s, "/_stats", buf) != 200)
-        return -1;
-    json_t *j = json_loads(buf, 0, NULL);
-    long v = (long)json_integer_value(json_object_get(j, name));
+    json_t *j = pystub_stats(s);
+    long v = j ? (long)json_integer_value(json_object_get(j, name)) : -1;
     json_decref(j);
     return v;
 }
 
 static inline void pystub_stat_str(const struct pystub *s, const char *name, char *out, size_t n)
 {
-    char buf[8192];
-    out[0] = 0;
-    if (pystub_get(s, "/_stats", buf) != 200)
-        return;
-    json_t *j = json_loads(buf, 0, NULL);
+    json_t *j = pystub_stats(s);
     const char *v = json_string_value(json_object_get(j, name));
     snprintf(out, n, "%s", v ? v : "");
     json_decref(j);

@@ -195,6 +195,75 @@ static void test_api(void)
     json_decref(j);
 }
 
+static const char *emitted(void)
+{
+    buf_reset(&out);
+    doc_emit(&d, &out);
+    return buf_cstr(&out);
+}
+
+/* A document with the paths of the one before reuses its shape (order and
+ * key text): the values, duplicates and conflicts must still be its own. */
+static void test_shape_reuse(void)
+{
+    static const char *const want[] = {
+        "{\"a\":22,\"b\":{\"x\":\"v0\"},\"related\":{\"ip\":[\"1.1.1.1\",\"2.2.2.2\"]}}",
+        "{\"a\":1,\"b\":{\"x\":\"v\\\"1\"},\"related\":{\"ip\":[\"1.1.1.1\",\"2.2.2.2\"]}}",
+        "{\"a\":22,\"b\":{\"x\":\"v2\"},\"related\":{\"ip\":[\"1.1.1.1\"]}}",
+    };
+    for (int round = 0; round < 3; round++) {
+        doc_reset(&d);
+        add("b.x", DV_STR, 0, round == 1 ? "v\"1" : round ? "v2" : "v0");
+        add("a", DV_NUM, 0, round == 1 ? "1" : "22");
+        add("related.ip", DV_STR, 1, "1.1.1.1");
+        add("related.ip", DV_STR, 1, round == 2 ? "1.1.1.1" : "2.2.2.2");
+        add("b.x.y", DV_STR, 0, "dropped");
+        CHECK_STR(emitted(), want[round]);
+        CHECK_INT(d.conflicts, 1);
+    }
+    /* Paths are compared by content: the arena hands out the same address
+     * for a different path after a reset. */
+    const char *const paths[] = { "x.aaaaaaaaaaaaaaaaaaaa", "x.aaaaaaaaaaaaaaaaaaab" };
+    for (int round = 0; round < 2; round++) {
+        doc_reset(&d);
+        doc_add(&d, arena_strndup(&d.arena, paths[round], strlen(paths[round])), DV_STR, 0, "1", 1);
+        CHECK_STR(emitted(), round ? "{\"x\":{\"aaaaaaaaaaaaaaaaaaab\":\"1\"}}" : "{\"x\":{\"aaaaaaaaaaaaaaaaaaaa\":\"1\"}}");
+    }
+    /* The array flag is part of the shape. */
+    for (int array = 0; array < 2; array++) {
+        doc_reset(&d);
+        add("t", DV_STR, array, "v");
+        CHECK_STR(emitted(), array ? "{\"t\":[\"v\"]}" : "{\"t\":\"v\"}");
+    }
+    /* Prepared paths give the same documents as plain ones. */
+    struct doc_path pp;
+    doc_path_init(&pp, "event.kind");
+    doc_reset(&d);
+    doc_add_path(&d, &pp, DV_STR, 0, "event", 5);
+    add("@timestamp", DV_JSTR, 0, "2026-11-28T03:51:22.000Z");
+    CHECK_STR(emitted(), "{\"@timestamp\":\"2026-11-28T03:51:22.000Z\",\"event\":{\"kind\":\"event\"}}");
+    CHECK(doc_get_path(&d, &pp) == doc_get(&d, "event.kind") && doc_get(&d, "event.kind") != NULL);
+}
+
+/* Values longer than what doc_emit escapes in place go through the buffer in
+ * pieces: the text must be the same as for short ones. */
+static void test_long_value(void)
+{
+    size_t n = 3 * 4096 + 5;
+    char *v = malloc(n);
+    for (size_t i = 0; i < n; i++) v[i] = (char)("ab\"\x01\xc3\xa9\xe2\x82\xac\xff"[i % 10]);
+    doc_reset(&d);
+    doc_add(&d, "long", DV_STR, 0, v, n);
+    json_t *j = emit();
+    const char *got = json_string_value(json_object_get(j, "long"));
+    size_t expect_len = 0;     /* the \xff bytes become U+FFFD (3 bytes), the rest stays */
+    for (size_t i = 0; i < n; i++) expect_len += (unsigned char)v[i] == 0xff ? 3 : 1;
+    CHECK(got && strlen(got) == expect_len);
+    CHECK(got && memcmp(got, "ab\"\x01\xc3\xa9\xe2\x82\xac", 9) == 0);
+    json_decref(j);
+    free(v);
+}
+
 /* Random documents from a small alphabet of path components and arbitrary
  * value bytes: the output must always parse, with no duplicate keys. */
 static void test_random(void)
@@ -238,6 +307,8 @@ int main(void)
     test_escaping();
     test_api();
     test_random();
+    test_shape_reuse();
+    test_long_value();
     doc_free(&d);
     buf_free(&out);
     return tl_done();

@@ -186,6 +186,49 @@ static void test_arn(void)
     CHECK_STR(apply("arn_account", "not-an-arn"), "(absent)");
 }
 
+/* op_apply_memo reuses one split for sibling ops on the same value and
+ * gives what op_apply gives; after op_memo_clear, the same memory holding
+ * other text is split afresh. */
+static void test_memo(void)
+{
+    static const int ops[] = {
+        OP_REQUEST_METHOD, OP_REQUEST_URL, OP_REQUEST_VERSION, OP_HOSTPORT_HOST, OP_HOSTPORT_PORT,
+        OP_URL_SCHEME, OP_URL_DOMAIN, OP_URL_PORT, OP_URL_PATH, OP_URL_QUERY,
+    };
+    char buf[96];
+    const char *const values[] = { "GET https://h.example:8443/p/q?x=1 HTTP/2.0", "[2001:db8::1]:80", "- - - " };
+    struct op_memo m;
+    op_memo_clear(&m);
+    for (int v = 0; v < 3; v++) {
+        snprintf(buf, sizeof buf, "%s", values[v]);      /* the same address every time */
+        op_memo_clear(&m);
+        for (int round = 0; round < 2; round++) {
+            for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+                const char *p1 = buf, *p2 = buf;
+                size_t n1 = strlen(buf), n2 = n1;
+                int r1 = op_apply(ops[k], &p1, &n1, &arena);
+                int r2 = op_apply_memo(ops[k], &p2, &n2, &arena, &m);
+                CHECK_INT(r2, r1);
+                CHECK(r1 < 0 || (n1 == n2 && memcmp(p1, p2, n1) == 0));
+            }
+        }
+    }
+    /* The url of the request, then parts of that url: two memos at once. */
+    snprintf(buf, sizeof buf, "%s", values[0]);
+    op_memo_clear(&m);
+    const char *p = buf;
+    size_t n = strlen(buf);
+    CHECK_INT(op_apply_memo(OP_REQUEST_URL, &p, &n, &arena, &m), 0);
+    const char *q = p;
+    size_t qn = n;
+    CHECK_INT(op_apply_memo(OP_URL_DOMAIN, &q, &qn, &arena, &m), 0);
+    CHECK(qn == 9 && memcmp(q, "h.example", 9) == 0);
+    q = p;
+    qn = n;
+    CHECK_INT(op_apply_memo(OP_URL_PORT, &q, &qn, &arena, &m), 0);
+    CHECK(qn == 4 && memcmp(q, "8443", 4) == 0);
+}
+
 int main(void)
 {
     arena_init(&arena);
@@ -196,6 +239,7 @@ int main(void)
     test_url();
     test_numbers();
     test_arn();
+    test_memo();
     arena_free(&arena);
     return tl_done();
 }
