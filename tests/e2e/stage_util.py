@@ -213,13 +213,23 @@ def committed_all(kafka, group, topic, timeout=30):
     ck = _need("confluent_kafka", "confluent-kafka")
     c = ck.Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": group})
     try:
-        md = c.list_topics(topic, timeout=10).topics[topic]
-        tps = [ck.TopicPartition(topic, p) for p in md.partitions]
-        ends = {tp.partition: c.get_watermark_offsets(tp, timeout=10)[1] for tp in tps}
-        ends = {p: e for p, e in ends.items() if e > 0}          # empty partitions have nothing to commit
         deadline = time.monotonic() + timeout
+        ends = None
         while True:
-            got = {tp.partition: tp.offset for tp in c.committed(tps, timeout=10) if tp.partition in ends}
+            try:
+                if ends is None:
+                    md = c.list_topics(topic, timeout=10).topics[topic]
+                    tps = [ck.TopicPartition(topic, p) for p in md.partitions]
+                    ends = {tp.partition: c.get_watermark_offsets(tp, timeout=10)[1] for tp in tps}
+                    ends = {p: e for p, e in ends.items() if e > 0}   # empty partitions have nothing to commit
+                got = {tp.partition: tp.offset for tp in c.committed(tps, timeout=10) if tp.partition in ends}
+            except ck.KafkaException:
+                # Right after a broker restart leadership is still moving
+                # (NOT_LEADER_FOR_PARTITION): ask again until the deadline.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                continue
             if got == ends or time.monotonic() > deadline:
                 return got, ends
             time.sleep(0.3)
