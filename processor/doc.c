@@ -8,12 +8,13 @@
 #include "doc.h"
 #include "jsonw.h"
 
-/* The shape of the last document emitted: its paths and array flags in
- * insertion order (path bytes are copied: a path in the arena is gone after
+/* The shape of a document emitted: its paths and array flags in insertion
+ * order (path bytes are copied: a path in the arena is gone after
  * doc_reset), and what emitting them produced besides the values -- the sort
  * order, and for each group of fields sharing a path, the text before its
- * values (closing braces, comma, keys). The records of a stream mostly give
- * documents of one shape: doc_emit then skips the sort and the key writing. */
+ * values (closing braces, comma, keys). The records of a stream give
+ * documents of a few shapes: for a document of a shape seen recently,
+ * doc_emit skips the sort and the key writing. */
 struct shape_field {
     uint64_t key, key2;
     uint32_t rest;          /* path bytes after the first 16, in paths */
@@ -34,7 +35,6 @@ struct doc_shape {
     struct shape_group *g;
     int     ng, gcap;
     uint32_t end, end_len;  /* the closing braces */
-    int     conflicts;
     buf_t   paths, text;
 };
 
@@ -64,7 +64,7 @@ static void shape_free(struct doc_shape *s)
 
 void doc_free(struct doc *d)
 {
-    shape_free(d->shape);
+    for (int i = 0; i < DOC_SHAPES; i++) shape_free(d->shapes[i]);
     free(d->f);
     free(d->order);
     free(d->tmp);
@@ -324,11 +324,10 @@ static void shape_add_group(struct doc_shape *s, int i, int j, int dropped, size
     s->g[s->ng++] = (struct shape_group){ i, j, dropped, (uint32_t)text, (uint32_t)(text_end - text) };
 }
 
-/* Write the sorted fields, noting in d->shape where each group's text is
- * in out (from `base`, where this document starts). */
-static char *emit_sorted(struct doc *d, buf_t *out, char *o, size_t base)
+/* Write the sorted fields, noting in s where each group's text is in out
+ * (from `base`, where this document starts). */
+static char *emit_sorted(struct doc *d, struct doc_shape *s, buf_t *out, char *o, size_t base)
 {
-    struct doc_shape *s = d->shape;
     const struct doc_field *prev = NULL;    /* last leaf written; the open objects are its parents */
     int depth = 0;
     for (int i = 0; i < d->n;) {
@@ -364,10 +363,18 @@ static char *emit_sorted(struct doc *d, buf_t *out, char *o, size_t base)
     return o;
 }
 
-/* Remember the paths, the order and the texts (now at out[base..]). */
-static void shape_save(struct doc *d, const buf_t *out, size_t base)
+/* Move a text noted by emit_sorted (at out[base + *at..]) into s->text. */
+static void keep_text(struct doc_shape *s, const buf_t *out, size_t base, uint32_t *at, uint32_t len)
 {
-    struct doc_shape *s = d->shape;
+    size_t from = base + *at;
+    *at = (uint32_t)s->text.len;
+    buf_append(&s->text, out->data + from, len);
+}
+
+/* Remember the paths, the order and the texts (not the values: a shape
+ * holds a few bytes per field whatever the documents hold). */
+static void shape_save(const struct doc *d, struct doc_shape *s, const buf_t *out, size_t base)
+{
     if (s->fcap < d->n) {
         s->fcap = d->cap;
         s->f = xrealloc(s->f, (size_t)s->fcap * sizeof *s->f);
@@ -382,14 +389,14 @@ static void shape_save(struct doc *d, const buf_t *out, size_t base)
     s->n = d->n;
     if (d->n) memcpy(s->order, d->order, (size_t)d->n * sizeof *d->order);
     buf_reset(&s->text);
-    buf_append(&s->text, out->data + base, out->len - base);
+    for (int k = 0; k < s->ng; k++) keep_text(s, out, base, &s->g[k].text, s->g[k].text_len);
+    keep_text(s, out, base, &s->end, s->end_len);
     static const char pad[TEXT_PAD];       /* so that copy_text may read past the last text */
     buf_append(&s->text, pad, sizeof pad);
 }
 
-static int shape_matches(const struct doc *d)
+static int shape_matches(const struct doc *d, const struct doc_shape *s)
 {
-    const struct doc_shape *s = d->shape;
     if (!s || s->n != d->n) return 0;
     for (int i = 0; i < d->n; i++) {
         const struct doc_field *f = &d->f[i];
@@ -411,10 +418,9 @@ static inline char *copy_text(char *o, const char *t, size_t n)
     return o + n;
 }
 
-/* The same shape as last time: its texts around this document's values. */
-static char *emit_shaped(struct doc *d, buf_t *out, char *o)
+/* A shape seen before: its texts around this document's values. */
+static char *emit_shaped(struct doc *d, const struct doc_shape *s, buf_t *out, char *o)
 {
-    const struct doc_shape *s = d->shape;
     for (int k = 0; k < s->ng; k++) {
         const struct shape_group *g = &s->g[k];
         if (g->dropped) { d->conflicts += g->j - g->i; continue; }
@@ -434,13 +440,15 @@ void doc_emit(struct doc *d, buf_t *out)
     buf_reserve(out, 1);
     char *o = out->data + base;
     *o++ = '{';
-    if (shape_matches(d)) {
-        out->len = (size_t)(emit_shaped(d, out, o) - out->data);
+    for (int i = 0; i < DOC_SHAPES; i++) {
+        if (!shape_matches(d, d->shapes[i])) continue;
+        out->len = (size_t)(emit_shaped(d, d->shapes[i], out, o) - out->data);
         return;
     }
-    if (!d->shape) d->shape = xcalloc(1, sizeof *d->shape);
-    d->shape->ng = 0;
+    struct doc_shape **s = &d->shapes[d->next_shape++ % DOC_SHAPES];
+    if (!*s) *s = xcalloc(1, sizeof **s);
+    (*s)->ng = 0;
     sort_fields(d);
-    out->len = (size_t)(emit_sorted(d, out, o, base) - out->data);
-    shape_save(d, out, base);
+    out->len = (size_t)(emit_sorted(d, *s, out, o, base) - out->data);
+    shape_save(d, *s, out, base);
 }

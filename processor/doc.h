@@ -39,7 +39,8 @@ struct doc_field {
     uint8_t     array;     /* ECS normalizes this field to an array */
 };
 
-struct doc_shape;          /* doc.c: what emitting the last document's paths produced */
+struct doc_shape;          /* doc.c: what emitting a document's paths produced */
+#define DOC_SHAPES 8       /* shapes kept: records with and without optional fields alternate */
 
 struct doc {
     struct doc_field *f;   /* in insertion order: for scalars the first added wins */
@@ -48,7 +49,8 @@ struct doc {
     int     *tmp;          /* merge buffer for the sort */
     int     *open;         /* doc_emit: where each open object's component ends in the last path */
     int      open_cap;
-    struct doc_shape *shape;
+    struct doc_shape *shapes[DOC_SHAPES];
+    unsigned next_shape;   /* the one replaced next */
     arena_t  arena;
     int      conflicts;    /* fields dropped because a parent path held a value */
 };

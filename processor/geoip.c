@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "geoip.h"
+#include "ipv4.h"
 
 /* ---------------------------------------------------------------------------
  * Address classification: one table of non-public ranges per family. */
@@ -113,9 +114,10 @@ static int ip_parse(const char *s, size_t n, struct ipaddr *a)
 {
     char tmp[INET6_ADDRSTRLEN];
     if (!s || n == 0 || n >= sizeof tmp || memchr(s, 0, n)) return 0;
+    memset(a, 0, sizeof *a);
+    if (ipv4_parse(s, n, a->b)) { a->v4 = 1; return 1; }
     memcpy(tmp, s, n);
     tmp[n] = 0;
-    memset(a, 0, sizeof *a);
     if (!memchr(s, ':', n)) {
         a->v4 = 1;
         return inet_pton(AF_INET, tmp, a->b) == 1;

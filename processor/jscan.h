@@ -54,20 +54,21 @@ static inline size_t jscan_len(const struct jscan *js, int t) { return js->tok[t
 int  jscan_streq(const struct jscan *js, int t, const char *s);
 
 /* Eight bytes at a time (w loaded with memcpy). Each returns a mask with the
- * high bit set in the bytes of w that match; the lowest set bit is exact,
- * higher ones can be false positives (borrows), so a caller that finds one
- * looks at the bytes one by one. */
+ * high bit set in the bytes of w that match: the lowest set bit is exact
+ * (word_skip finds it), higher ones can be false positives (borrows). */
 static inline uint64_t word_has_byte(uint64_t w, unsigned char c)
 {
     uint64_t x = w ^ (0x0101010101010101ULL * c);
     return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
 }
 
-/* Bytes that end plain JSON string content: < 0x20, '"', '\\', >= 0x80. */
+/* Bytes that end plain JSON string content: < 0x20, '"', '\\', >= 0x80.
+ * (w - 0x20..) | w has the high bit of the bytes < 0x20 and >= 0x80. */
 static inline uint64_t word_json_special(uint64_t w)
 {
-    uint64_t ctl = (w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL;
-    return (w & 0x8080808080808080ULL) | ctl | word_has_byte(w, '"') | word_has_byte(w, '\\');
+    uint64_t q = w ^ 0x2222222222222222ULL, b = w ^ 0x5c5c5c5c5c5c5c5cULL;
+    return ((w - 0x2020202020202020ULL) | w | ((q - 0x0101010101010101ULL) & ~q) |
+            ((b - 0x0101010101010101ULL) & ~b)) & 0x8080808080808080ULL;
 }
 
 /* How many bytes of the word come before its first flagged one: a caller

@@ -16,6 +16,7 @@
 #include <string.h>
 #include "exclude.h"
 #include "geoip.h"
+#include "ipv4.h"
 #include "jindex.h"
 #include "jpath.h"
 #include "jsonw.h"
@@ -365,24 +366,10 @@ static int float_in_range(struct normalizer *nz, struct span *v)
     return 1;
 }
 
-/* Dotted-quad IPv4 as inet_pton accepts it: four decimal octets up to 255,
- * no leading zeros. Most ip values are this; the rest go to inet_pton. */
-static int plain_ipv4(const char *s, size_t n)
-{
-    size_t i = 0;
-    for (int octet = 0; octet < 4; octet++) {
-        if (octet && (i >= n || s[i++] != '.')) return 0;
-        size_t start = i;
-        unsigned v = 0;
-        while (i < n && i - start < 3 && s[i] >= '0' && s[i] <= '9') v = v * 10 + (unsigned)(s[i++] - '0');
-        if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return 0;
-    }
-    return i == n;
-}
-
 static int valid_ip(const char *s, size_t n)
 {
-    if (plain_ipv4(s, n)) return 1;
+    unsigned char v4[4];
+    if (ipv4_parse(s, n, v4)) return 1;      /* most are: no copy, no inet_pton */
     char tmp[64];
     unsigned char bin[16];
     if (n == 0 || n >= sizeof tmp || memchr(s, 0, n)) return 0;     /* inet_pton would stop at a NUL */
@@ -789,10 +776,9 @@ static void add_geoip(struct normalizer *nz, const struct schema *sc)
 {
     if (!nz->opts.geoip) return;
     for (int i = 0; i < sc->ngeoip; i++) {
-        char path[96];
-        snprintf(path, sizeof path, "%s.ip", sc->geoip[i]);
-        const struct doc_field *f = doc_get(&nz->doc, path);
-        if (f && !doc_get(&nz->doc, strcat(strcpy(path, sc->geoip[i]), ".geo.location")))
+        const struct geoip_paths *gp = &sc->geoip_paths[i];
+        const struct doc_field *f = doc_get_path(&nz->doc, &gp->ip_path);
+        if (f && !doc_get_path(&nz->doc, &gp->location_path))
             geoip_enrich(nz->opts.geoip, &nz->doc, sc->geoip[i], f->v, f->vlen);
     }
 }

@@ -360,6 +360,7 @@ static void compile_geoip(struct compile_ctx *c, const json_t *g)
 {
     struct schema *sc = c->sc;
     sc->geoip = xcalloc(json_array_size(g) + 1, sizeof *sc->geoip);
+    sc->geoip_paths = xcalloc(json_array_size(g) + 1, sizeof *sc->geoip_paths);
     size_t i;
     const json_t *e;
     json_array_foreach(g, i, e) {
@@ -367,6 +368,12 @@ static void compile_geoip(struct compile_ctx *c, const json_t *g)
         char ipfield[128];
         snprintf(ipfield, sizeof ipfield, "%s.ip", p ? p : "");
         if (!p || !ecs_lookup(ipfield)) { cerr(c, "geoip[%zu]: %s.ip is not an ECS ip field", i, p ? p : "?"); return; }
+        struct geoip_paths *gp = &sc->geoip_paths[sc->ngeoip];
+        gp->ip = xstrdup(ipfield);
+        gp->location = xmalloc(strlen(p) + sizeof ".geo.location");
+        strcat(strcpy(gp->location, p), ".geo.location");
+        doc_path_init(&gp->ip_path, gp->ip);
+        doc_path_init(&gp->location_path, gp->location);
         sc->geoip[sc->ngeoip++] = xstrdup(p);
     }
 }
@@ -462,8 +469,13 @@ void schema_free(struct schema *sc)
     if (sc->id_suffix) free_refs(sc->id_suffix, 1);
     free_refs(sc->require, sc->nrequire);
     free(sc->vendor);
-    for (int i = 0; i < sc->ngeoip; i++) free(sc->geoip[i]);
+    for (int i = 0; i < sc->ngeoip; i++) {
+        free(sc->geoip[i]);
+        free(sc->geoip_paths[i].ip);
+        free(sc->geoip_paths[i].location);
+    }
     free(sc->geoip);
+    free(sc->geoip_paths);
     free(sc->index_name);
     free(sc->refs);
     free(sc);

@@ -87,6 +87,12 @@ struct pattern_list {
     int      n;
 };
 
+/* The fields GeoIP enrichment of one prefix reads, prepared for doc_get_path. */
+struct geoip_paths {
+    char           *ip, *location;      /* "<prefix>.ip", "<prefix>.geo.location" */
+    struct doc_path ip_path, location_path;
+};
+
 struct schema {
     char               *name;
     char               *description;
@@ -119,6 +125,7 @@ struct schema {
     char               *vendor;           /* vendor namespace, e.g. "aws.vpcflow" */
     int                 vendor_rest;      /* flat formats: unmapped columns go under vendor */
     char              **geoip;            /* prefixes: "source", "destination" */
+    struct geoip_paths *geoip_paths;      /* one per prefix */
     int                 ngeoip;
     char               *index_name;
     int                 rotation;         /* enum rotation */
