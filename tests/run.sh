@@ -38,8 +38,9 @@ if [ -x tests/fuzz/run.sh ]; then
   tests/fuzz/run.sh "${SIEMPROC_FUZZ_SECONDS:-15}"
 fi
 
-step "ECS field table is in sync with the reference"
+step "ECS field table is in sync with the reference; README types table matches the schemas"
 python3 tests/tools/gen_ecs_fields.py --check
+python3 tests/tools/types_table.py --check README.md
 
 step "end-to-end tests against real Kafka, OpenSearch and S3 (pytest)"
 VENV=$(bash tests/infra/pyenv.sh)
