@@ -269,18 +269,20 @@ static inline struct span get_src(struct normalizer *nz, const struct record *re
     return get_bound_src(nz, rec, r, b, tok);
 }
 
-/* Plain (unescaped) text of a value; JSON strings without escapes are used in place. */
+/* DV_JSTR content -> its text: in place when it has no escapes, else
+ * unescaped into the arena (and then DV_STR, as it may need escaping). */
 static struct span unescaped(struct normalizer *nz, struct span v)
 {
-    if (memchr(v.p, '\\', v.len)) {
-        char *o = arena_alloc(&nz->doc.arena, v.len + 1);
-        v.len = (uint32_t)json_unescape(v.p, v.len, o);
-        v.p = o;
-    }
+    if (!memchr(v.p, '\\', v.len)) return v;
+    char *o = arena_alloc(&nz->doc.arena, v.len + 1);
+    v.len = (uint32_t)json_unescape(v.p, v.len, o);
+    v.p = o;
     v.kind = DV_STR;
     return v;
 }
 
+/* The text of a value. DV_JSTR content without a backslash is its own text
+ * and stays DV_JSTR: it needs no escaping on output either. */
 static inline struct span plain(struct normalizer *nz, struct span v)
 {
     return v.kind == DV_JSTR ? unescaped(nz, v) : v;
@@ -456,7 +458,7 @@ static void add_date(struct normalizer *nz, const struct field_rule *r, struct s
 static void add_json_text(struct normalizer *nz, const struct field_rule *r, struct span v)
 {
     v = plain(nz, v);
-    if (v.kind != DV_STR || jv_is_object(&nz->scratch, v.p, v.len) < 0) return;
+    if ((v.kind != DV_STR && v.kind != DV_JSTR) || jv_is_object(&nz->scratch, v.p, v.len) < 0) return;
     size_t n = v.len;
     const char *p = jv_one_line(v.p, &n, &nz->doc.arena);
     doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, p, n);
@@ -508,7 +510,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         break;
     default:
         if (v.kind == DV_NUM || v.kind == DV_BOOL) v.kind = DV_STR;
-        if (r->ecs && r->ecs->allowed[0] && !constant && !ecs_value_allowed_n(r->ecs, v.p, v.len)) return;
+        if (r->allowed && !constant && !ecs_value_allowed_n(r->ecs, v.p, v.len)) return;
         break;
     }
     if (v.kind == DV_RAW) {
@@ -563,6 +565,7 @@ static void transform_and_add(struct normalizer *nz, const struct field_rule *r,
         if (op_apply_memo(r->ops[i], &p, &n, &nz->doc.arena, &nz->memo) < 0) return;
         v.p = p;
         v.len = (uint32_t)n;
+        v.kind = DV_STR;          /* an op's output (url_decode) may need escaping */
     }
     int constant = 0;
     if (r->map) v = map_value(nz, r, v, &constant);

@@ -119,6 +119,7 @@ static void resolve_target(struct compile_ctx *c, struct field_rule *r, const ch
     else if (strcmp(r->target, "related.user") == 0) r->related_target = RELATED_USER;
     if (r->ecs) {
         if (r->ecs->type == ECS_IP) set_ip_domain(r, tl);
+        r->allowed = r->ecs->allowed[0] != 0;
         r->type = r->ecs->type;
         r->array = r->ecs->array;
         if (type_name) cerr(c, "fields.%s: \"type\" is only for vendor fields; ECS decides this one", r->target);

@@ -52,6 +52,7 @@ struct field_rule {
     char              *target;        /* ECS path or vendor path (aws.*) */
     struct doc_path    tpath;         /* target, prepared for doc_add_path */
     const struct ecs_field *ecs;      /* NULL for vendor fields */
+    int                allowed;       /* the ECS field lists its allowed values: values from data are checked */
     enum ecs_type      type;          /* coercion applied before the value is added */
     int                array;         /* ECS array field, or "array": true on a vendor field */
     struct src_ref    *from;
