@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Install every Debian/Ubuntu package siemproc's build and tests need.
-# Idempotent: packages already installed are skipped without touching apt.
+# Install every Debian/Ubuntu package siemproc's build and tests need, then
+# build the librdkafka siemproc links (deploy/build-librdkafka.sh: 2.8.0 from
+# Debian's source, into /opt/siemproc or ~/.cache/siemproc; see its header).
+# Idempotent: packages already installed are skipped without touching apt,
+# and an existing librdkafka build is kept.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  librdkafka-dev libjansson-dev zlib1g-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev
-  libzstd-dev liblz4-dev
+  libjansson-dev zlib1g-dev libmaxminddb-dev libcurl4-openssl-dev libssl-dev
+  libzstd-dev
   clang mmdb-bin
   python3 python3-venv python3-pip
   openjdk-17-jre-headless maven golang-go curl ca-certificates procps unzip
@@ -29,12 +32,14 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
-  exit 0
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+# Built as the calling user: /opt/siemproc when writable, else ~/.cache/siemproc.
+bash "$(dirname "$0")/build-librdkafka.sh"

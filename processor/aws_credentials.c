@@ -96,13 +96,6 @@ static char *trim(char *s)
     return s;
 }
 
-static void free_secret(char *s)
-{
-    if (s)
-        OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
-
 /* Whole small file, trailing whitespace trimmed; NULL if unreadable/too big. */
 static char *read_small_file(const char *path)
 {
@@ -277,42 +270,32 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
-static void http_setup(CURL *h, const struct http_req *q, struct http_resp *r, struct curl_slist *hl,
-                       char *ebuf)
-{
-    curl_easy_setopt(h, CURLOPT_URL, q->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, q->connect_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, q->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (q->no_proxy)
-        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    if (q->body || strcmp(q->method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body ? q->body : "");
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
-    }
-}
-
-/* Performs one request. Returns 0 when an HTTP response arrived (any status). */
+/* Performs one request on a connection of its own. Returns 0 when an HTTP
+ * response arrived (any status). */
 static int http_do(const struct http_req *q, struct http_resp *r, char *err, size_t n)
 {
-    http_global_init();
     memset(r, 0, sizeof *r);
-    CURL *h = curl_easy_init();
-    if (!h)
-        return fail(err, n, "curl_easy_init failed");
+    struct http_conn c;
+    struct http_conn_opts co = {.connect_ms = q->connect_ms, .timeout_ms = q->timeout_ms};
+    if (http_conn_open(&c, &co, err, n) != 0) {
+        http_conn_close(&c);
+        return -1;
+    }
     struct curl_slist *hl = curl_slist_append(NULL, "Expect:");
     for (size_t i = 0; i < 3 && q->headers[i]; i++)
         hl = curl_slist_append(hl, q->headers[i]);
     char ebuf[CURL_ERROR_SIZE] = "";
-    http_setup(h, q, r, hl, ebuf);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(h);
+    /* A PUT or POST without a body still sends one, empty (IMDSv2's token PUT). */
+    const char *body = q->body || strcmp(q->method, "GET") == 0 ? q->body : "";
+    struct http_request rq = {.url = q->url, .method = q->method, .headers = hl, .body = body,
+                              .body_len = body ? strlen(body) : 0, .on_body = on_body, .body_arg = r,
+                              .errbuf = ebuf};
+    http_prepare(&c, &rq);
+    if (q->no_proxy)
+        curl_easy_setopt(c.h, CURLOPT_NOPROXY, "*");
+    CURLcode rc = curl_easy_perform(c.h);
+    curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &r->status);
+    http_conn_close(&c);
     curl_slist_free_all(hl);
     if (rc != CURLE_OK) {
         free(r->body);
@@ -326,7 +309,7 @@ static int http_do(const struct http_req *q, struct http_resp *r, char *err, siz
 
 static void http_free(struct http_resp *r)
 {
-    free_secret(r->body);
+    http_free_secret(r->body);
     r->body = NULL;
 }
 
@@ -580,12 +563,12 @@ static void form_add(char **body, size_t *len, const char *key, const char *val)
     char *b = enc && *body ? realloc(*body, need) : NULL;
     if (!b) {
         free(enc);
-        free_secret(*body);
+        http_free_secret(*body);
         *body = NULL;
         return;
     }
     *len += (size_t)snprintf(b + *len, need - *len, "%s%s=%s", *len ? "&" : "", key, enc);
-    free_secret(enc);
+    http_free_secret(enc);
     *body = b;
 }
 
@@ -645,11 +628,11 @@ static int from_web_identity(struct aws_cred_provider *p, struct aws_creds *out,
     else
         snprintf(session, sizeof session, "siemproc-%ld", (long)time(NULL));
     char *body = sts_body(role, session, token);
-    free_secret(token);
+    http_free_secret(token);
     if (!body)
         return fail(err, n, "out of memory");
     int rc = sts_call(p, body, out, err, n);
-    free_secret(body);
+    http_free_secret(body);
     return rc;
 }
 
@@ -658,21 +641,16 @@ static int from_web_identity(struct aws_cred_provider *p, struct aws_creds *out,
 /* FULL_URI must be https, loopback, or one of the ECS/EKS link-local hosts. */
 static bool full_uri_allowed(const char *uri)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
+    struct http_url u;
     bool ok = false;
-    if (u && curl_url_set(u, CURLUPART_URL, uri, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        ok = strcasecmp(scheme, "https") == 0 ||
-             (strcasecmp(scheme, "http") == 0 &&
-              (strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-               strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-               strcmp(host, "169.254.170.23") == 0 || strcasecmp(host, "[fd00:ec2::23]") == 0));
+    if (http_url_split(uri, &u) == HTTP_URL_OK) {
+        const char *host = u.host;
+        ok = strcasecmp(u.scheme, "https") == 0 ||
+             strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+             strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
+             strcmp(host, "169.254.170.23") == 0 || strcasecmp(host, "[fd00:ec2::23]") == 0;
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
+    http_url_free(&u);
     return ok;
 }
 
@@ -687,14 +665,14 @@ static int container_auth(char **out, char *err, size_t n)
         if (!t)
             return fail(err, n, "container: cannot read %s", file);
         *out = header_line("Authorization", t);
-        free_secret(t);
+        http_free_secret(t);
     } else if (set(tok)) {
         *out = header_line("Authorization", tok);
     } else {
         return 0;
     }
     if (!*out || has_crlf(*out)) {
-        free_secret(*out);
+        http_free_secret(*out);
         *out = NULL;
         return fail(err, n, "container: invalid authorization token");
     }
@@ -727,7 +705,7 @@ static int from_container(struct aws_cred_provider *p, struct aws_creds *out, ch
                          .connect_ms = p->connect_ms, .timeout_ms = p->timeout_ms};
     struct http_resp r;
     int rc = http_do(&q, &r, err, n);
-    free_secret(auth);
+    http_free_secret(auth);
     if (rc != 0)
         return -1;
     if (r.status != 200)
@@ -820,9 +798,9 @@ static int from_imds(struct aws_cred_provider *p, struct aws_creds *out, char *e
     }
     if (rc == 0)
         rc = parse_json_creds(body, out, "imds", err, n);
-    free_secret(token);
-    free_secret(auth);
-    free_secret(body);
+    http_free_secret(token);
+    http_free_secret(auth);
+    http_free_secret(body);
     return rc;
 }
 

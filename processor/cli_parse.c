@@ -16,7 +16,7 @@
 #include "jsonw.h"
 
 struct parse_opts {
-    const char *type, *s3_key, *log_group, *geoip_dir, *schema_dir, *exclude_file, *own_user_agent;
+    const char *type, *s3_key, *log_group, *geoip_dir, *schema_dir, *exclude_file, *own_user_agent, *cf_fields;
     int bulk, keep_original, quiet;
 };
 
@@ -121,9 +121,10 @@ static void usage(void)
 {
     fputs("usage: siemproc parse [--type T] [--s3-key KEY] [--log-group G] [--bulk] [--geoip-dir DIR]\n"
           "                      [--schemas DIR] [--keep-original] [--quiet] [--exclude CSV]\n"
-          "                      [--own-user-agent UA] [FILE... | -]\n"
+          "                      [--own-user-agent UA] [--cloudfront-realtime-fields LIST] [FILE... | -]\n"
           "S3 GetObject events made with UA are skipped (default: the stages' own_user_agent;\n"
-          "--own-user-agent '' keeps them).\n", stderr);
+          "--own-user-agent '' keeps them). LIST: the fields of the CloudFront real-time log\n"
+          "configuration in its order, as the stages' cloudfront_realtime_fields.\n", stderr);
 }
 
 /* Without --own-user-agent, the stages' default (own_user_agent when
@@ -147,11 +148,11 @@ int cmd_parse(int argc, char **argv)
         { "geoip-dir", required_argument, 0, 'G' }, { "schemas", required_argument, 0, 'S' },
         { "keep-original", no_argument, 0, 'o' }, { "quiet", no_argument, 0, 'q' },
         { "exclude", required_argument, 0, 'x' }, { "own-user-agent", required_argument, 0, 'u' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "cloudfront-realtime-fields", required_argument, 0, 'F' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:k:g:bG:S:oqx:u:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:k:g:bG:S:oqx:u:F:h", longopts, NULL)) != -1) {
         switch (c) {
         case 't': o.type = optarg; break;
         case 'k': o.s3_key = optarg; break;
@@ -163,12 +164,13 @@ int cmd_parse(int argc, char **argv)
         case 'q': o.quiet = 1; break;
         case 'x': o.exclude_file = optarg; break;
         case 'u': o.own_user_agent = optarg; break;
+        case 'F': o.cf_fields = optarg; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
     }
     struct schema_set set;
-    if (cli_load_schemas(&set, o.schema_dir) < 0) return 2;
+    if (cli_load_schemas_with(&set, o.schema_dir, o.cf_fields) < 0) return 2;
     if (o.type && !schema_find(&set, o.type)) {
         fprintf(stderr, "siemproc: unknown log type \"%s\" (see `siemproc types`)\n", o.type);
         schema_set_free(&set);

@@ -15,7 +15,6 @@
 #include "metrics_http.h"
 #include "metrics_stages.h"
 #include "monitor.h"
-#include "stage_normalize.h"
 #include "stage_runner.h"
 
 static void (*volatile stop_fn)(void *);
@@ -63,37 +62,13 @@ static int serve_metrics(const struct config *cfg, int watched, struct metrics_h
 }
 
 /* After the stages ended (the last scrapes saw their final counters), before they are freed. */
-static void stop_metrics(struct metrics_http *http, void *watched)
+static void stop_metrics(struct metrics_http *http, struct stage_runner *r)
 {
     metrics_http_stop(http);
-    metrics_unwatch(NULL, watched);
+    metrics_unwatch(NULL, r);
 }
 
-static void stop_normalize(void *st) { stage_normalize_stop(st); }
-
-static int run_normalize(const struct config *cfg)
-{
-    char err[1024];
-    struct metrics_http *http;
-    struct nstage *st = stage_normalize_new(cfg, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "siemproc: %s\n", err);
-        return 2;
-    }
-    if (serve_metrics(cfg, metrics_watch_normalize(NULL, st), &http) < 0) {
-        metrics_unwatch(NULL, st);
-        stage_normalize_free(st);
-        return 2;
-    }
-    watch_signals(stop_normalize, st);
-    int rc = stage_normalize_run(st);
-    stop_fn = NULL;
-    stop_metrics(http, st);
-    stage_normalize_free(st);
-    return rc;
-}
-
-/* sink, retry, all, and the embedded default (no stage, no brokers). */
+/* Every stage, alone or together (all), and the embedded default (no stage, no brokers). */
 static int run_stages(const struct config *cfg)
 {
     char err[1024];
@@ -119,13 +94,12 @@ static int run_stages(const struct config *cfg)
 
 static const struct stage_entry {
     const char *name;
-    int (*run)(const struct config *cfg);
     const char *help;
 } stages[] = {
-    { "normalize", run_normalize, "raw log topics -> ECS documents on output_topic" },
-    { "sink", run_stages, "output_topic -> OpenSearch/Elasticsearch (opensearch_url) or a file (sink_file)" },
-    { "retry", run_stages, "retry_topic -> back to each message's origin topic after a backoff; dlq_topic after retry_max_attempts" },
-    { "all", run_stages, "normalize + sink + retry in one process" },
+    { "normalize", "raw log topics -> ECS documents on output_topic" },
+    { "sink", "output_topic -> OpenSearch/Elasticsearch (opensearch_url) or a file (sink_file)" },
+    { "retry", "retry_topic -> back to each message's origin topic after a backoff; dlq_topic after retry_max_attempts" },
+    { "all", "normalize + sink + retry in one process" },
 };
 
 static void run_usage(FILE *out)
@@ -165,11 +139,10 @@ int cmd_run(int argc, char **argv)
     } else if (!cfg.stage[0]) {
         fprintf(stderr, "siemproc: stage: missing (--stage, SIEMPROC_STAGE or \"stage = ...\" in the config file)\n");
         run_usage(stderr);
+    } else if (stage_runner_which(cfg.stage)) {
+        rc = run_stages(&cfg);
     } else {
-        size_t i = 0;
-        while (i < sizeof stages / sizeof stages[0] && strcmp(stages[i].name, cfg.stage)) i++;
-        if (i < sizeof stages / sizeof stages[0]) rc = stages[i].run(&cfg);
-        else fprintf(stderr, "siemproc: stage: \"%s\" is not a stage (see `siemproc run --help`)\n", cfg.stage);
+        fprintf(stderr, "siemproc: stage: \"%s\" is not a stage (see `siemproc run --help`)\n", cfg.stage);
     }
     config_free(&cfg);
     return rc;

@@ -429,7 +429,7 @@ int cmd_setup(int argc, char **argv)
         return 2;
     }
     int rc = 2;
-    if (cli_load_schemas(&st.set, st.cfg.schemas[0] ? st.cfg.schemas : NULL) == 0) {
+    if (cli_load_schemas_cfg(&st.set, &st.cfg) == 0) {
         rc = run_setup(&st);
         schema_set_free(&st.set);
     }

@@ -43,6 +43,7 @@
     X(INT,  summary_interval_s, "summary_interval_s", "30",             "0..86400", 0, "period of the one-line counter summary on stderr (0 = off)") \
     X(STR,  compression,        "compression",        "lz4",            "none|gzip|snappy|lz4|zstd", 0, "compression of produced messages") \
     X(STR,  schemas,            "schemas",            "",               "", 0, "directory of the log type schemas (default: the built-in one)") \
+    X(STR,  cloudfront_realtime_fields, "cloudfront_realtime_fields", "", "", 0, "fields of the CloudFront real-time log configuration in its order, comma separated (timestamp,c-ip,sc-status,...); empty: all, in the documented order") \
     X(STR,  geoip_dir,          "geoip_dir",          "",               "", 0, "directory of GeoLite2/GeoIP2 .mmdb files (empty: no GeoIP enrichment)") \
     X(STR,  index_prefix,       "index_prefix",       "",               "", 0, "prefix of every index name") \
     X(STR,  exclude_file,       "exclude_file",       "",               "", 0, "CSV of exclusion rules, log_type,field,pattern,text|regex[,comment] per line: matching events are skipped and acknowledged (empty: none)") \

@@ -18,8 +18,19 @@ void decoder_free(struct decoder *d)
     d->z_live = 0;
 }
 
+void decoder_restart(struct decoder *d)
+{
+    z_stream z = d->z;             /* copied back to the same address: zlib checks that */
+    int live = d->z_live;
+    decoder_init(d, d->out, d->arg);
+    d->z = z;
+    d->z_live = live;
+}
+
 static int start_gzip(struct decoder *d)
 {
+    if (d->z_live && inflateReset(&d->z) == Z_OK) return 0;
+    decoder_free(d);
     memset(&d->z, 0, sizeof d->z);
     if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK) {
         snprintf(d->err, sizeof d->err, "zlib initialisation failed");

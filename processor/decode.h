@@ -28,4 +28,7 @@ int  decoder_feed(struct decoder *d, const void *data, size_t len);
 /* End of input: -1 when a gzip stream was truncated. */
 int  decoder_finish(struct decoder *d);
 void decoder_free(struct decoder *d);
+/* decoder_init for the next object of a decoder initialised before: zlib's
+ * state (about 40 KB) is reset, not allocated again. */
+void decoder_restart(struct decoder *d);
 #endif

@@ -139,16 +139,10 @@ void doc_add_copy(struct doc *d, const char *path, int kind, int array, const ch
     doc_add(d, path, kind, array, arena_strndup(&d->arena, v, vlen), vlen);
 }
 
-static int same_path(const struct doc_field *f, const struct doc_path *p)
-{
-    return f->key == p->key && f->key2 == p->key2 && f->plen == p->len &&
-           (p->len <= 16 || memcmp(f->path + 16, p->s + 16, p->len - 16u) == 0);
-}
-
 const struct doc_field *doc_get_path(const struct doc *d, const struct doc_path *p)
 {
     for (int i = 0; i < d->n; i++)
-        if (same_path(&d->f[i], p)) return &d->f[i];
+        if (doc_field_is(&d->f[i], p)) return &d->f[i];
     return NULL;
 }
 
@@ -165,7 +159,7 @@ int doc_remove(struct doc *d, const char *path)
     doc_path_init(&p, path);
     int w = 0, removed = 0;
     for (int i = 0; i < d->n; i++) {
-        if (same_path(&d->f[i], &p)) { removed++; continue; }
+        if (doc_field_is(&d->f[i], &p)) { removed++; continue; }
         d->f[w++] = d->f[i];
     }
     d->n = w;

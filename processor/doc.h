@@ -8,6 +8,7 @@
 #define SIEMPROC_DOC_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "buf.h"
 
 enum dkind {
@@ -64,6 +65,13 @@ void doc_add_path(struct doc *d, const struct doc_path *p, int kind, int array, 
 void doc_add(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen);
 /* Copies v into the arena first. */
 void doc_add_copy(struct doc *d, const char *path, int kind, int array, const char *v, size_t vlen);
+/* Is f's path p? */
+static inline int doc_field_is(const struct doc_field *f, const struct doc_path *p)
+{
+    return f->key == p->key && f->key2 == p->key2 && f->plen == p->len &&
+           (p->len <= 16 || memcmp(f->path + 16, p->s + 16, p->len - 16u) == 0);
+}
+
 /* The first field added at path, or NULL. */
 const struct doc_field *doc_get(const struct doc *d, const char *path);
 const struct doc_field *doc_get_path(const struct doc *d, const struct doc_path *p);

@@ -221,7 +221,7 @@ static int load_samples(struct embedded *e, char *err, size_t n)
 {
     struct schema_set set;
     struct sample_list l;
-    if (cli_load_schemas(&set, e->cfg.schemas[0] ? e->cfg.schemas : NULL) < 0) {
+    if (cli_load_schemas_cfg(&set, &e->cfg) < 0) {
         snprintf(err, n, "schemas: cannot load the log type schemas");
         return -1;
     }

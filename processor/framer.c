@@ -29,6 +29,24 @@ void framer_free(struct framer *f)
     buf_free(&f->ml);
 }
 
+#define KEEP_BYTES (4u << 20)      /* a buffer grown larger by one huge record is given back */
+
+static buf_t kept(buf_t b)
+{
+    if (b.cap > KEEP_BYTES) buf_free(&b);
+    buf_reset(&b);
+    return b;
+}
+
+void framer_restart(struct framer *f, enum framing mode, const char *split_key, const regex_t *first_line,
+                    frame_fn fn, void *arg)
+{
+    buf_t acc = kept(f->acc), ml = kept(f->ml);
+    framer_init(f, mode, split_key, first_line, fn, arg);
+    f->acc = acc;
+    f->ml = ml;
+}
+
 static int too_long(struct framer *f, uint64_t line)
 {
     snprintf(f->err, sizeof f->err, "record at line %llu is longer than %zu bytes",

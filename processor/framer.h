@@ -44,4 +44,8 @@ void framer_init(struct framer *f, enum framing mode, const char *split_key, con
 int  framer_feed(struct framer *f, const char *data, size_t len);
 int  framer_finish(struct framer *f);
 void framer_free(struct framer *f);
+/* framer_init for the next stream of a framer initialised before: the
+ * buffers keep their memory (up to a bound) instead of growing again. */
+void framer_restart(struct framer *f, enum framing mode, const char *split_key, const regex_t *first_line,
+                    frame_fn fn, void *arg);
 #endif

@@ -112,18 +112,11 @@ static void unwrap_v4(struct ipaddr *a)
 /* Strict textual address: dotted quad (no leading zeros) or RFC 4291 IPv6. */
 static int ip_parse(const char *s, size_t n, struct ipaddr *a)
 {
-    char tmp[INET6_ADDRSTRLEN];
-    if (!s || n == 0 || n >= sizeof tmp || memchr(s, 0, n)) return 0;
     memset(a, 0, sizeof *a);
-    if (ipv4_parse(s, n, a->b)) { a->v4 = 1; return 1; }
-    memcpy(tmp, s, n);
-    tmp[n] = 0;
-    if (!memchr(s, ':', n)) {
-        a->v4 = 1;
-        return inet_pton(AF_INET, tmp, a->b) == 1;
-    }
-    if (inet_pton(AF_INET6, tmp, a->b) != 1) return 0;
-    unwrap_v4(a);
+    int len = s ? ip_from_text(s, n, a->b) : 0;
+    if (!len) return 0;
+    a->v4 = len == 4;
+    if (!a->v4) unwrap_v4(a);
     return 1;
 }
 

@@ -34,7 +34,7 @@ struct ingest {
     char err[256];
     struct decoder dec;
     struct framer fr;
-    int framer_live;
+    int framer_live;             /* fr frames the current object (it is kept initialised between objects) */
     buf_t sniff;                 /* the first bytes, until the object's kind is known */
     const struct schema *sc;
     void *pstate;
@@ -45,6 +45,8 @@ struct ingest {
     struct jscan cwl;
     buf_t msg;                   /* one unescaped CWL message */
 };
+
+static int on_decoded(void *arg, const char *data, size_t len);
 
 struct ingest *ingest_new(const struct schema_set *set, struct normalizer *nz, const struct ingest_cb *cb, void *arg)
 {
@@ -57,6 +59,8 @@ struct ingest *ingest_new(const struct schema_set *set, struct normalizer *nz, c
     buf_init(&ig->sniff);
     buf_init(&ig->msg);
     jscan_init(&ig->cwl);
+    framer_init(&ig->fr, FRAME_LINES, NULL, NULL, NULL, NULL);   /* each object restarts them: memory is reused */
+    decoder_init(&ig->dec, on_decoded, ig);
     return ig;
 }
 
@@ -69,7 +73,6 @@ static void close_parser(struct ingest *ig)
 static void close_stream(struct ingest *ig)
 {
     close_parser(ig);
-    if (ig->framer_live) framer_free(&ig->fr);
     ig->framer_live = 0;
 }
 
@@ -77,6 +80,7 @@ void ingest_free(struct ingest *ig)
 {
     if (!ig) return;
     close_stream(ig);
+    framer_free(&ig->fr);
     decoder_free(&ig->dec);
     buf_free(&ig->sniff);
     buf_free(&ig->msg);
@@ -198,8 +202,11 @@ static char *token_cstr(struct ingest *ig, int t, buf_t *out)
 {
     buf_reset(out);
     if (t < 0 || ig->cwl.tok[t].type != J_STR) return NULL;
-    buf_reserve(out, jscan_len(&ig->cwl, t));
-    out->len = json_unescape(jscan_ptr(&ig->cwl, t), jscan_len(&ig->cwl, t), out->data);
+    const char *p = jscan_ptr(&ig->cwl, t);
+    size_t n = jscan_len(&ig->cwl, t);
+    buf_reserve(out, n);
+    if (ig->cwl.tok[t].escaped) out->len = json_unescape(p, n, out->data);
+    else memcpy(out->data, p, out->len = n);     /* most messages: no escapes, a plain copy */
     return (char *)buf_cstr(out);
 }
 
@@ -211,8 +218,10 @@ static int cwl_events(struct ingest *ig, int events)
         int m = jscan_key(js, e, "message", 7), ts = jscan_key(js, e, "timestamp", 9), id = jscan_key(js, e, "id", 2);
         int64_t ms = 0;
         if (ts >= 0) ts_parse(TS_EPOCH, jscan_ptr(js, ts), jscan_len(js, ts), NULL, &ms);
-        char idbuf[128] = "";
-        if (id >= 0 && jscan_len(js, id) < sizeof idbuf) snprintf(idbuf, sizeof idbuf, "%.*s", (int)jscan_len(js, id), jscan_ptr(js, id));
+        char idbuf[128];
+        size_t idlen = id >= 0 && jscan_len(js, id) < sizeof idbuf ? jscan_len(js, id) : 0;
+        if (idlen) memcpy(idbuf, jscan_ptr(js, id), idlen);
+        idbuf[idlen] = 0;
         if (!token_cstr(ig, m, &ig->msg)) {
             record_clear(&ig->rec);
             report(ig, NORM_FAIL, n, "CloudWatch Logs event without a message");
@@ -272,7 +281,7 @@ static int cwl_payload(void *arg, const char *data, size_t len, uint64_t line)
 static int start_cwl(struct ingest *ig)
 {
     ig->mode = MODE_CWL;
-    framer_init(&ig->fr, FRAME_JSON, NULL, NULL, cwl_payload, ig);
+    framer_restart(&ig->fr, FRAME_JSON, NULL, NULL, cwl_payload, ig);
     ig->framer_live = 1;
     return 0;
 }
@@ -290,7 +299,7 @@ static int start_stream(struct ingest *ig)
         return fail_object(ig, INGEST_ERR_TYPE, "cannot determine the log type of \"%s\" (use --type or --s3-key)",
                            ig->obj.s3_key ? ig->obj.s3_key : ig->obj.origin ? ig->obj.origin : "input");
     open_stream(ig, sc, ig->obj.log_group, NULL);
-    framer_init(&ig->fr, sc->framing, sc->json_split, sc->has_first_line ? &sc->first_line : NULL, on_frame, ig);
+    framer_restart(&ig->fr, sc->framing, sc->json_split, sc->has_first_line ? &sc->first_line : NULL, on_frame, ig);
     ig->framer_live = 1;
     ig->mode = MODE_STREAM;
     return 0;
@@ -340,8 +349,7 @@ int ingest_begin(struct ingest *ig, const struct ingest_object *obj)
     ig->sc = NULL;
     ig->ordinal = 0;
     buf_reset(&ig->sniff);
-    decoder_free(&ig->dec);
-    decoder_init(&ig->dec, on_decoded, ig);
+    decoder_restart(&ig->dec);
     ig->stats.objects++;
     if (obj->type && !forced_type(ig)) return fail_object(ig, INGEST_ERR_TYPE, "unknown log type \"%s\"", obj->type);
     return 0;

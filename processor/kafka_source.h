@@ -21,12 +21,13 @@
  * synchronously. On stop: partitions are paused, messages not begun are
  * abandoned, those begun get up to shutdown_timeout_ms to finish, the done
  * prefix is committed, the consumer closes.
- * Known librdkafka bug (Debian's 2.0.2; confluentinc/librdkafka#4059, fixed in
- * 2.10 by PR #4908): a commit that races a cooperative rebalance can fail with
- * ILLEGAL_GENERATION and make librdkafka declare the assignment lost. The
- * partitions then arrive here as lost: nothing is committed for them and their
- * in-flight work is redone by the next owner (same ids): work repeats, nothing
- * is lost. `kafka.consumer.partition.assignment.strategy = range` avoids it.
+ * Known librdkafka bug (the 2.8.0 linked here and older; confluentinc/
+ * librdkafka#4059, fixed in 2.10 by PR #4908): a commit that races a
+ * cooperative rebalance can fail with ILLEGAL_GENERATION and make librdkafka
+ * declare the assignment lost. The partitions then arrive here as lost:
+ * nothing is committed for them and their in-flight work is redone by the
+ * next owner (same ids): work repeats, nothing is lost.
+ * `kafka.consumer.partition.assignment.strategy = range` avoids it.
  * Must never: commit an offset whose message (or any lower one) is not done,
  * process or commit for a partition it no longer owns, or block the poll
  * thread on a worker except in the bounded revoke and shutdown waits. */

@@ -1,7 +1,25 @@
 /* siemproc: command dispatch. Each sub-command lives in its own cli_*.c. */
 #include <stdio.h>
 #include <string.h>
+#include <curl/curl.h>
+#include <librdkafka/rdkafka.h>
+#include <openssl/crypto.h>
 #include "cli.h"
+
+/* The libraries this binary runs on; librdkafka with its compiled-in
+ * features (ssl, sasl_scram, zstd, ...), as support questions need them. */
+static int cmd_version(int argc, char **argv)
+{
+    char features[512] = "?";
+    size_t n = sizeof features;
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_get(c, "builtin.features", features, &n);
+    rd_kafka_conf_destroy(c);
+    printf("librdkafka %s (features: %s)\n", rd_kafka_version_str(), features);
+    printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
+    printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+    return 0;
+}
 
 static const struct command {
     const char *name;
@@ -15,6 +33,7 @@ static const struct command {
     { "setup", cmd_setup, "install index templates, lifecycle policies and dashboards into OpenSearch" },
     { "lag", cmd_lag, "consumer lag of a group per partition, from the broker (--json, --max-lag N: exit 3 above)" },
     { "replay", cmd_replay, "reset a stopped group's offsets, or copy DLQ/retry messages back (dry-run unless --execute)" },
+    { "version", cmd_version, "versions of the libraries in use (librdkafka with its features, libcurl, OpenSSL)" },
 };
 
 static void usage(FILE *out)

@@ -83,20 +83,7 @@ int metrics_watch_runner(struct metrics *reg, struct stage_runner *runner)
     return metrics_on_collect(reg ? reg : metrics_global(), collect_runner, runner);
 }
 
-static void collect_normalize(void *arg, struct metrics *reg)
+void metrics_unwatch(struct metrics *reg, struct stage_runner *runner)
 {
-    struct normalize_counters n;
-    stage_normalize_counters(arg, &n);
-    metrics_export_counters(reg, &n, NULL, NULL);
-    normalize_counters_free(&n);
-}
-
-int metrics_watch_normalize(struct metrics *reg, struct nstage *st)
-{
-    return metrics_on_collect(reg ? reg : metrics_global(), collect_normalize, st);
-}
-
-void metrics_unwatch(struct metrics *reg, void *runner_or_stage)
-{
-    metrics_off_collect(reg ? reg : metrics_global(), runner_or_stage);
+    metrics_off_collect(reg ? reg : metrics_global(), runner);
 }

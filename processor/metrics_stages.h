@@ -16,7 +16,6 @@ struct normalize_counters;
 struct sink_counters;
 struct retry_counters;
 struct stage_runner;
-struct nstage;
 
 /* Set the series from snapshots. A normalize snapshot without type names,
  * or a sink/retry snapshot of zeros, is a stage that does not run here and
@@ -24,11 +23,9 @@ struct nstage;
 void metrics_export_counters(struct metrics *reg, const struct normalize_counters *n,
                              const struct sink_counters *s, const struct retry_counters *t);
 
-/* Export stage_runner_counters(runner), or stage_normalize_counters(st) for
- * a normalize stage run on its own, at every exposition of reg (NULL: the
- * global registry), until metrics_unwatch(reg, runner or st), which must
- * come before the runner or stage is freed. */
+/* Export stage_runner_counters(runner) at every exposition of reg (NULL:
+ * the global registry), until metrics_unwatch(reg, runner), which must come
+ * before the runner is freed. */
 int  metrics_watch_runner(struct metrics *reg, struct stage_runner *runner);
-int  metrics_watch_normalize(struct metrics *reg, struct nstage *st);
-void metrics_unwatch(struct metrics *reg, void *runner_or_stage);
+void metrics_unwatch(struct metrics *reg, struct stage_runner *runner);
 #endif

@@ -4,9 +4,9 @@
  * transform (ops, map, split), coerce to the target's ECS type, add to the
  * document. A value that cannot be coerced is dropped, never emitted with the
  * wrong type: an ip field never holds a hostname (it moves to *.domain), a
- * long never holds "-". Then the fixed parts: @timestamp, event.*, cloud.*,
- * related.*, GeoIP, the id and the index name. */
-#include <arpa/inet.h>
+ * long never holds "-". Composed rules (url.full, network.community_id) run
+ * last, from what the others added. Then the fixed parts: @timestamp,
+ * event.*, cloud.*, related.*, GeoIP, user_agent.*, the id and the index name. */
 #include <ctype.h>
 #include <float.h>
 #include <math.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compose.h"
 #include "exclude.h"
 #include "geoip.h"
 #include "ipv4.h"
@@ -24,6 +25,7 @@
 #include "jvalue.h"
 #include "normalize.h"
 #include "ops.h"
+#include "useragent.h"
 
 #define BIND_JSON    -1
 #define BIND_ABSENT  -2
@@ -108,6 +110,9 @@ struct normalizer {
     struct op_memo memo;         /* splits shared by several rules' ops, cleared per record */
     struct jscan scratch;        /* re-parses values: embedded JSON, geo points */
     buf_t tmp;                   /* builds "object" rule values */
+    struct ua_cache *ua_cache;   /* recent user agents parsed (created on first use) */
+    struct span *slots;          /* the values composed rules read (schema.h), cleared per record */
+    int slots_cap;
 };
 
 struct normalizer *normalizer_new(const struct normalizer_opts *opts)
@@ -151,6 +156,8 @@ void normalizer_free(struct normalizer *nz)
     buf_free(&nz->key.key);
     jscan_free(&nz->scratch);
     buf_free(&nz->tmp);
+    ua_cache_free(nz->ua_cache);
+    free(nz->slots);
     free(nz);
 }
 
@@ -370,14 +377,8 @@ static int float_in_range(struct normalizer *nz, struct span *v)
 
 static int valid_ip(const char *s, size_t n)
 {
-    unsigned char v4[4];
-    if (ipv4_parse(s, n, v4)) return 1;      /* most are: no copy, no inet_pton */
-    char tmp[64];
     unsigned char bin[16];
-    if (n == 0 || n >= sizeof tmp || memchr(s, 0, n)) return 0;     /* inet_pton would stop at a NUL */
-    memcpy(tmp, s, n);
-    tmp[n] = 0;
-    return inet_pton(strchr(tmp, ':') ? AF_INET6 : AF_INET, tmp, bin) == 1;
+    return ip_from_text(s, n, bin) != 0;      /* most are IPv4: no copy, no inet_pton */
 }
 
 static int looks_like_hostname(const char *s, size_t n)
@@ -411,6 +412,14 @@ static void related_flush(struct normalizer *nz)
         }
     }
     nz->nrelated = 0;
+}
+
+/* Add a value to the rule's target, and keep the first one for the
+ * composed rules that read it. */
+static void add_target(struct normalizer *nz, const struct field_rule *r, int kind, const char *v, size_t n)
+{
+    doc_add_path(&nz->doc, &r->tpath, kind, r->array, v, n);
+    if (r->slot >= 0 && !nz->slots[r->slot].p) nz->slots[r->slot] = (struct span){ v, (uint32_t)n, (uint8_t)kind };
 }
 
 /* Put an ip that is not an ip where ECS keeps names: source.ip -> source.domain. */
@@ -450,7 +459,7 @@ static void add_date(struct normalizer *nz, const struct field_rule *r, struct s
     }
     size_t n;
     const char *iso = iso_text(nz, ms, &n);
-    doc_add_path(&nz->doc, &r->tpath, DV_JSTR, r->array, iso, n);     /* nothing to escape */
+    add_target(nz, r, DV_JSTR, iso, n);     /* nothing to escape */
 }
 
 /* Coerce a value to the rule's type and add it. */
@@ -461,7 +470,7 @@ static void add_json_text(struct normalizer *nz, const struct field_rule *r, str
     if ((v.kind != DV_STR && v.kind != DV_JSTR) || jv_is_object(&nz->scratch, v.p, v.len) < 0) return;
     size_t n = v.len;
     const char *p = jv_one_line(v.p, &n, &nz->doc.arena);
-    doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, p, n);
+    add_target(nz, r, DV_RAW, p, n);
 }
 
 /* constant: v is one of the schema's values, checked against ECS at load. */
@@ -519,7 +528,7 @@ static void add_value(struct normalizer *nz, const struct field_rule *r, struct 
         v.len = (uint32_t)n;
     }
     if (r->related_target) related_push(nz, r->related_target, v);
-    else doc_add_path(&nz->doc, &r->tpath, v.kind, r->array, v.p, v.len);
+    else add_target(nz, r, v.kind, v.p, v.len);
     if (r->related) related_push(nz, r->related, v);
 }
 
@@ -601,7 +610,7 @@ static void add_built_object(struct normalizer *nz, const struct field_rule *r, 
     if (js->tok[node].type != J_OBJ || jv_build_object(js, node, r->sub, r->nsub, &nz->tmp, &nz->doc.arena, &o, &n) < 0)
         return;
     o = jv_one_line(o, &n, &nz->doc.arena);
-    doc_add_path(&nz->doc, &r->tpath, DV_RAW, r->array, o, n);
+    add_target(nz, r, DV_RAW, o, n);
 }
 
 /* One source token: a JSON array feeding an array field (related.ip,
@@ -630,8 +639,20 @@ static int add_matches(struct normalizer *nz, const struct field_rule *r, const 
     return found;
 }
 
+static void add_composed(struct normalizer *nz, const struct field_rule *r)
+{
+    struct span in[COMPOSE_MAX_INPUTS] = { { 0 } };
+    const char *v;
+    size_t n;
+    for (int k = 0; k < r->ninputs; k++)
+        if (r->input_slots[k] >= 0) in[k] = nz->slots[r->input_slots[k]];
+    if (compose_apply(r->compose, in, &nz->doc.arena, &v, &n) == 0)
+        add_value(nz, r, (struct span){ v, (uint32_t)n, DV_JSTR }, 0);      /* nothing to escape */
+}
+
 static void apply_rule(struct normalizer *nz, const struct field_rule *r, const struct record *rec)
 {
+    if (r->compose && !r->nfrom) { add_composed(nz, r); return; }
     if (r->value && !r->nfrom) {
         struct span c = { r->value, (uint32_t)strlen(r->value), DV_STR };
         add_value(nz, r, c, 1);
@@ -654,6 +675,7 @@ static void apply_rule(struct normalizer *nz, const struct field_rule *r, const 
         else transform_and_add(nz, r, v);
         if (!r->all) break;
     }
+    if (r->compose && !found) add_composed(nz, r);      /* the record's own value wins */
     const char *constant = found ? r->if_present : r->if_absent;
     if (constant) {
         struct span c = { constant, (uint32_t)strlen(constant), DV_STR };
@@ -949,6 +971,15 @@ static int own_access(struct normalizer *nz)
     return (a->vlen == 9 && memcmp(a->v, "GetObject", 9) == 0) || (a->vlen == 15 && memcmp(a->v, "REST.GET.OBJECT", 15) == 0);
 }
 
+static void clear_slots(struct normalizer *nz, const struct schema *sc)
+{
+    if (nz->slots_cap < sc->nslots) {
+        nz->slots_cap = sc->nslots;
+        nz->slots = xrealloc(nz->slots, (size_t)sc->nslots * sizeof *nz->slots);
+    }
+    if (sc->nslots) memset(nz->slots, 0, (size_t)sc->nslots * sizeof *nz->slots);
+}
+
 int normalize_record(struct normalizer *nz, const struct schema *sc, const struct stream_info *si,
                      struct record *rec, struct norm_result *res)
 {
@@ -958,6 +989,7 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
     nz->jx_scanned = 0;
     nz->si = si;
     bind_sources(nz, sc, rec);
+    clear_slots(nz, sc);
     if (!required_present(nz, sc, rec)) { rec->skip_reason = "not an event"; return NORM_SKIP; }
     if (event_time(nz, sc, rec, &res->ts_ms) < 0) return NORM_FAIL;
     for (int i = 0; i < sc->nrules; i++) apply_rule(nz, &sc->rules[i], rec);
@@ -968,6 +1000,7 @@ int normalize_record(struct normalizer *nz, const struct schema *sc, const struc
     add_fixed_fields(nz, sc, rec, res->ts_ms);
     add_vendor_rest(nz, rec);
     add_geoip(nz, sc);
+    if (sc->ua) ua_enrich(sc->ua, &nz->ua_cache, &nz->doc);
     make_id(nz, sc, rec, res);
     make_index(nz, sc, res);
     return NORM_OK;

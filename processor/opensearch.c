@@ -20,7 +20,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <zlib.h>
 
 #include "aws_credentials.h"
@@ -44,18 +43,16 @@ struct endpoint {
 };
 
 struct os_client {
-    CURL *h;
+    struct http_conn conn;  /* one handle, reused: connections are kept alive */
     struct endpoint *ep;
     int nep, cur;
     enum os_auth auth;
     char *username, *password;
     char *service, *region;
     struct aws_cred_provider *creds;
-    char *ca_file, *client_cert, *client_key, *client_key_password;
-    bool tls_no_verify, gzip;
+    bool gzip;
     int gzip_level;
-    long connect_ms, timeout_ms, down_ms;
-    char *user_agent;
+    long down_ms;
     z_stream zs;
     bool zs_ready;
     buf_t gz;         /* compressed body, reused */
@@ -354,12 +351,6 @@ static bool endpoint_failed(long status, int curl_code)
 static int sign_request(struct os_client *c, const struct endpoint *e, struct exchange *x,
                         const char *body, size_t len, struct curl_slist **hl)
 {
-    struct aws_creds cr;
-    char err[320];
-    if (aws_cred_get(c->creds, &cr, err, sizeof err) != 0) {
-        snprintf(x->error, sizeof x->error, "aws credentials: %s", err);
-        return -1;
-    }
     const char *q = strchr(x->path, '?');
     buf_t path;
     buf_init(&path);
@@ -371,16 +362,14 @@ static int sign_request(struct os_client *c, const struct endpoint *e, struct ex
     struct sigv4_options so = {.service = c->service, .region = c->region,
                                .double_encode_path = true, .normalize_path = true,
                                .sign_body_header = true};
-    struct sigv4_result sig;
-    int rc = sigv4_sign_headers(&sr, &cr, &so, &sig);
-    OPENSSL_cleanse(&cr, sizeof cr);
-    for (size_t i = 0; rc == 0 && i < sig.nadd; i++)
-        rc = http_header_add(hl, sig.add[i].name, sig.add[i].value);
-    sigv4_result_free(&sig);
+    char err[320];
+    int rc = http_sign_aws(c->creds, &sr, &so, hl, err, sizeof err);
     buf_free(&path);
-    if (rc != 0)
+    if (rc == HTTP_SIGN_NO_CREDENTIALS)
+        snprintf(x->error, sizeof x->error, "aws credentials: %s", err);
+    else if (rc != HTTP_SIGNED)
         snprintf(x->error, sizeof x->error, "cannot sign the request");
-    return rc;
+    return rc == HTTP_SIGNED ? 0 : -1;
 }
 
 /* ---- gzip ---------------------------------------------------------------- */
@@ -423,11 +412,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 static int build_headers(struct os_client *c, const struct endpoint *e, struct exchange *x,
                          const char *body, size_t len, struct curl_slist **hl)
 {
-    int rc = http_header_add(hl, "Host", e->host);
-    if (rc == 0)
-        rc = http_header_add(hl, "Expect", "");
-    if (rc == 0 && body)
-        rc = http_header_add(hl, "Content-Type", x->content_type);
+    int rc = http_base_headers(hl, e->host, body ? x->content_type : NULL);
     if (rc == 0 && body && x->gzip)
         rc = http_header_add(hl, "Content-Encoding", "gzip");
     if (rc != 0) {
@@ -437,35 +422,17 @@ static int build_headers(struct os_client *c, const struct endpoint *e, struct e
     return c->auth == OS_AUTH_SIGV4 ? sign_request(c, e, x, body, len, hl) : 0;
 }
 
-/* The client certificate and the verification switch (the CA file is http_prepare's). */
-static void set_tls(struct os_client *c)
-{
-    CURL *h = c->h;
-    if (c->client_cert)
-        curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
-    if (c->client_key)
-        curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
-    if (c->client_key_password)
-        curl_easy_setopt(h, CURLOPT_KEYPASSWD, c->client_key_password);
-    if (c->tls_no_verify) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-}
-
 static void setup_curl(struct os_client *c, const char *url, struct exchange *x, const char *body,
                        size_t len, struct curl_slist *hl, char *ebuf)
 {
     struct http_request rq = {.url = url, .method = x->method, .headers = hl, .body = body, .body_len = len,
-                              .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms,
-                              .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
-                              .body_arg = x->resp, .errbuf = ebuf};
-    http_prepare(c->h, &rq);
-    set_tls(c);
+                              .on_body = on_write, .body_arg = x->resp, .errbuf = ebuf};
+    CURL *h = c->conn.h;
+    http_prepare(&c->conn, &rq);
     if (c->auth == OS_AUTH_BASIC) {
-        curl_easy_setopt(c->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c->h, CURLOPT_USERNAME, c->username ? c->username : "");
-        curl_easy_setopt(c->h, CURLOPT_PASSWORD, c->password ? c->password : "");
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, c->username ? c->username : "");
+        curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
     }
 }
 
@@ -483,15 +450,15 @@ static int send_to(struct os_client *c, int i, struct exchange *x, const char *b
     int cc = CURLE_SEND_ERROR;
     if (build_headers(c, e, x, body, len, &hl) == 0) {
         setup_curl(c, buf_cstr(&url), x, body, len, hl, ebuf);
-        cc = (int)curl_easy_perform(c->h);
-        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &x->status);
+        cc = (int)curl_easy_perform(c->conn.h);
+        curl_easy_getinfo(c->conn.h, CURLINFO_RESPONSE_CODE, &x->status);
         if (cc != CURLE_OK)
             snprintf(x->error, sizeof x->error, "%s %s: %s", x->method, e->base,
                      ebuf[0] ? ebuf : curl_easy_strerror((CURLcode)cc));
         x->requests++;
         x->sent += len;
     }
-    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c->conn.h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
     buf_free(&url);
     return cc;
@@ -825,22 +792,22 @@ static int setup_sigv4(struct os_client *c, const struct os_options *o, char *er
     return 0;
 }
 
-static void copy_options(struct os_client *c, const struct os_options *o)
+static int copy_options(struct os_client *c, const struct os_options *o, char *err, size_t n)
 {
     c->auth = o->auth;
     c->username = dup_or_null(o->username);
     c->password = dup_or_null(o->password);
-    c->ca_file = dup_or_null(o->ca_file);
-    c->client_cert = dup_or_null(o->client_cert);
-    c->client_key = dup_or_null(o->client_key);
-    c->client_key_password = dup_or_null(o->client_key_password);
-    c->tls_no_verify = o->tls_no_verify;
     c->gzip = o->gzip;
     c->gzip_level = o->gzip_level > 0 && o->gzip_level <= 9 ? o->gzip_level : 1;
-    c->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS;
-    c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->down_ms = o->endpoint_down_ms > 0 ? o->endpoint_down_ms : DEFAULT_DOWN_MS;
-    c->user_agent = xstrdup(o->user_agent && *o->user_agent ? o->user_agent : "siemproc");
+    struct http_conn_opts co = {
+        .connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS,
+        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
+        .user_agent = o->user_agent && *o->user_agent ? o->user_agent : "siemproc", .ca_file = o->ca_file,
+        .client_cert = o->client_cert, .client_key = o->client_key,
+        .client_key_password = o->client_key_password, .tls_no_verify = o->tls_no_verify,
+    };
+    return http_conn_open(&c->conn, &co, err, n);
 }
 
 struct os_client *os_client_new(const struct os_options *o, char *err, size_t errlen)
@@ -851,15 +818,10 @@ struct os_client *os_client_new(const struct os_options *o, char *err, size_t er
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    http_global_init();
     struct os_client *c = xcalloc(1, sizeof *c);
     buf_init(&c->gz);
     jscan_init(&c->js);
-    copy_options(c, o);
-    c->h = curl_easy_init();
-    if (!c->h)
-        snprintf(err, errlen, "curl_easy_init failed");
-    if (!c->h || parse_endpoints(c, o->urls, err, errlen) != 0 ||
+    if (copy_options(c, o, err, errlen) != 0 || parse_endpoints(c, o->urls, err, errlen) != 0 ||
         (c->auth == OS_AUTH_BASIC && !c->username && (snprintf(err, errlen, "basic auth: no username"), 1)) ||
         (c->auth == OS_AUTH_SIGV4 && setup_sigv4(c, o, err, errlen) != 0)) {
         os_client_free(c);
@@ -868,31 +830,18 @@ struct os_client *os_client_new(const struct os_options *o, char *err, size_t er
     return c;
 }
 
-static void free_secret(char *s)
-{
-    if (s)
-        OPENSSL_cleanse(s, strlen(s));
-    free(s);
-}
-
 void os_client_free(struct os_client *c)
 {
     if (!c)
         return;
-    if (c->h)
-        curl_easy_cleanup(c->h);
+    http_conn_close(&c->conn);
     for (int i = 0; i < c->nep; i++)
         free_endpoint(&c->ep[i]);
     free(c->ep);
     free(c->username);
-    free_secret(c->password);
-    free_secret(c->client_key_password);
+    http_free_secret(c->password);
     free(c->service);
     free(c->region);
-    free(c->ca_file);
-    free(c->client_cert);
-    free(c->client_key);
-    free(c->user_agent);
     if (c->zs_ready)
         deflateEnd(&c->zs);
     buf_free(&c->gz);

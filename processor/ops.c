@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "ops.h"
 
 static const char *const names[OP_COUNT] = {
@@ -192,6 +193,13 @@ static int iana_protocol(const char **p, size_t *n)
     long v = strtol(tmp, &end, 10);
     if (*end || v < 0 || v >= (long)(sizeof iana / sizeof iana[0]) || !iana[v]) return -1;
     return set(p, n, iana[v], strlen(iana[v]));
+}
+
+int iana_number_of(const char *name, size_t n)
+{
+    for (size_t v = 0; v < sizeof iana / sizeof iana[0]; v++)
+        if (iana[v] && strlen(iana[v]) == n && strncasecmp(iana[v], name, n) == 0) return (int)v;
+    return -1;
 }
 
 /* The whole of p, n as a finite decimal or JSON number; -1 when it is not one. */

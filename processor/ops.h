@@ -18,6 +18,9 @@ enum op_id {
 int op_from_name(const char *name);      /* -1 when unknown */
 const char *op_name(int op);
 int op_apply(int op, const char **p, size_t *n, arena_t *arena);
+/* The IANA number of a protocol named as "iana_protocol" names it ("tcp",
+ * "ipv6-icmp"; any case), or -1. */
+int iana_number_of(const char *name, size_t n);
 
 /* Parts of a value that sibling ops pick from; NULL = absent. */
 struct hostport_parts { const char *host, *port; size_t host_len, port_len; };

@@ -118,6 +118,7 @@ static void drain_backlog(struct producer *p)
 static void *delivery_main(void *arg)
 {
     struct producer *p = arg;
+    pthread_setname_np(pthread_self(), "delivery");     /* for top -H and profiles */
     while (!atomic_load(&p->stop)) {
         rd_kafka_poll(p->rk, 50);
         drain_backlog(p);

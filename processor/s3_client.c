@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
 #include "aws_credentials.h"
 #include "aws_sigv4.h"
@@ -33,15 +32,14 @@
 #define ERROR_BODY_MAX 16384
 
 struct s3_client {
-    CURL *h;
+    struct http_conn conn;  /* one handle, reused: connections are kept alive */
     char *region;
     char *scheme;  /* "https" or "http" */
     char *host;    /* endpoint host[:port] */
     bool custom;   /* endpoint given */
     enum s3_style style;
     struct aws_cred_provider *creds;
-    long connect_ms, low_speed_s, timeout_ms;
-    char *ca_file, *user_agent;
+    long low_speed_s;
     unsigned rng;
 };
 
@@ -228,7 +226,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     size_t len = size * n;
     if (!x->status)
-        curl_easy_getinfo(x->c->h, CURLINFO_RESPONSE_CODE, &x->status);
+        curl_easy_getinfo(x->c->conn.h, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->status < 200 || x->status >= 300) {
         size_t keep = len < ERROR_BODY_MAX - x->errlen ? len : ERROR_BODY_MAX - x->errlen;
         memcpy(x->errbody + x->errlen, p, keep);
@@ -279,38 +277,26 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 static int add_signature(struct s3_client *c, const struct request *rq, const struct s3_url *u,
                          struct curl_slist **hl, struct s3_result *res)
 {
-    struct aws_creds cr;
-    char err[384];
-    if (aws_cred_get(c->creds, &cr, err, sizeof err) != 0) {
-        set_error(res, S3_RETRIABLE, "credentials: %s", err);
-        return -1;
-    }
     struct sigv4_header h[] = {{"host", u->host}};
     struct sigv4_request sr = {.method = rq->method, .path = u->path, .headers = h, .nheaders = 1,
                                .body = rq->body, .body_len = rq->body_len,
                                .payload_hash = rq->body ? NULL : SIGV4_UNSIGNED_PAYLOAD};
     struct sigv4_options so = {.service = "s3", .region = c->region, .sign_body_header = true};
-    struct sigv4_result sig;
-    int rc = sigv4_sign_headers(&sr, &cr, &so, &sig);
-    OPENSSL_cleanse(&cr, sizeof cr);
-    for (size_t i = 0; rc == 0 && i < sig.nadd; i++)
-        rc = http_header_add(hl, sig.add[i].name, sig.add[i].value);
-    sigv4_result_free(&sig);
-    if (rc != 0)
+    char err[384];
+    int rc = http_sign_aws(c->creds, &sr, &so, hl, err, sizeof err);
+    if (rc == HTTP_SIGN_NO_CREDENTIALS)
+        set_error(res, S3_RETRIABLE, "credentials: %s", err);
+    else if (rc != HTTP_SIGNED)
         set_error(res, S3_FATAL, "cannot sign the request");
-    return rc;
+    return rc == HTTP_SIGNED ? 0 : -1;
 }
 
 static int build_headers(struct s3_client *c, const struct request *rq, const struct s3_url *u,
                          struct curl_slist **hl, struct s3_result *res)
 {
     *hl = NULL;
-    int rc = http_header_add(hl, "Host", u->host);
-    if (rc == 0)
-        rc = http_header_add(hl, "Expect", ""); /* "Expect:" disables 100-continue */
-    if (rc == 0 && rq->body)
-        rc = http_header_add(hl, "Content-Type", rq->content_type ? rq->content_type : "application/octet-stream");
-    if (rc != 0) {
+    const char *type = rq->content_type ? rq->content_type : "application/octet-stream";
+    if (http_base_headers(hl, u->host, rq->body ? type : NULL) != 0) {
         set_error(res, S3_FATAL, "out of memory");
         return -1;
     }
@@ -321,11 +307,9 @@ static void setup_curl(struct s3_client *c, const struct request *rq, const stru
                        struct curl_slist *hl, struct xfer *x, char *ebuf)
 {
     struct http_request hr = {.url = u->url, .method = rq->method, .headers = hl, .body = rq->body,
-                              .body_len = rq->body_len, .connect_ms = c->connect_ms, .timeout_ms = c->timeout_ms,
-                              .user_agent = c->user_agent, .ca_file = c->ca_file, .on_body = on_write,
-                              .body_arg = x, .errbuf = ebuf};
-    CURL *h = c->h;
-    http_prepare(h, &hr);
+                              .body_len = rq->body_len, .on_body = on_write, .body_arg = x, .errbuf = ebuf};
+    CURL *h = c->conn.h;
+    http_prepare(&c->conn, &hr);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_s);
@@ -356,7 +340,7 @@ static void finish(struct s3_client *c, const struct request *rq, struct xfer *x
                    const char *ebuf)
 {
     struct s3_result *res = x->res;
-    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &res->http_status);
+    curl_easy_getinfo(c->conn.h, CURLINFO_RESPONSE_CODE, &res->http_status);
     res->aborted = x->aborted;
     if (res->http_status && (res->http_status < 200 || res->http_status >= 300))
         s3_parse_error(x->errbody, res);
@@ -384,11 +368,11 @@ static int perform(struct s3_client *c, const struct request *rq, struct s3_resu
         char ebuf[CURL_ERROR_SIZE] = "";
         *x = (struct xfer){.c = c, .rq = rq, .res = res};
         setup_curl(c, rq, &u, hl, x, ebuf);
-        CURLcode cc = curl_easy_perform(c->h);
+        CURLcode cc = curl_easy_perform(c->conn.h);
         finish(c, rq, x, cc, ebuf);
         rc = res->cls == S3_OK ? 0 : -1;
     }
-    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c->conn.h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
     free(x);
     s3_url_free(&u);
@@ -492,22 +476,18 @@ struct s3_client *s3_client_new(const struct s3_options *opt, char *err, size_t 
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    http_global_init();
     struct s3_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->region = strdup(o->region && *o->region ? o->region : "us-east-1");
     c->style = o->style;
     c->creds = o->creds;
-    c->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS;
     c->low_speed_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : DEFAULT_LOW_SPEED_S;
-    c->timeout_ms = o->timeout_ms;
-    c->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
-    c->user_agent = strdup(o->user_agent ? o->user_agent : "siemproc");
     c->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)c ^ (unsigned)getpid();
-    c->h = curl_easy_init();
-    if (!c->region || !c->user_agent || !c->h || (o->ca_file && !c->ca_file) ||
-        set_endpoint(c, o, err, errlen) != 0) {
+    struct http_conn_opts co = {.connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS,
+                                .timeout_ms = o->timeout_ms, .ca_file = o->ca_file,
+                                .user_agent = o->user_agent ? o->user_agent : "siemproc"};
+    if (http_conn_open(&c->conn, &co, err, errlen) != 0 || !c->region || set_endpoint(c, o, err, errlen) != 0) {
         if (!err[0])
             snprintf(err, errlen, "s3 client: out of memory");
         s3_client_free(c);
@@ -520,12 +500,9 @@ void s3_client_free(struct s3_client *c)
 {
     if (!c)
         return;
-    if (c->h)
-        curl_easy_cleanup(c->h);
+    http_conn_close(&c->conn);
     free(c->region);
     free(c->scheme);
     free(c->host);
-    free(c->ca_file);
-    free(c->user_agent);
     free(c);
 }

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "compose.h"
 #include "jpath.h"
 #include "ops.h"
 #include "schema.h"
+#include "useragent.h"
 
 struct compile_ctx {
     struct schema *sc;
@@ -21,6 +23,7 @@ struct compile_ctx {
     size_t errlen;
     int failed;
     int refcap;
+    const json_t *root;    /* the schema's JSON */
 };
 
 static void cerr(struct compile_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -204,6 +207,51 @@ static void compile_object(struct compile_ctx *c, struct field_rule *r, const js
         cerr(c, "fields.%s: \"object\" needs an ECS object field", r->target);
 }
 
+/* Is path the target of a rule (or a static) of the schema? */
+static int schema_targets(const struct compile_ctx *c, const char *path)
+{
+    return json_object_get(json_object_get(c->root, "fields"), path) ||
+           json_object_get(json_object_get(c->root, "static"), path);
+}
+
+/* "inputs": {"<composer's path>": "<field of this schema>", ...}: where this
+ * schema keeps what the composer reads. Every key must be one of its inputs. */
+static void compile_inputs(struct compile_ctx *c, struct field_rule *r, const json_t *over,
+                           const char *const *paths, int n)
+{
+    if (over && !json_is_object(over)) { cerr(c, "fields.%s.inputs: expected an object", r->target); return; }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)over, k, v) {
+        int i = 0;
+        while (i < n && strcmp(paths[i], k) != 0) i++;
+        if (i == n) { cerr(c, "fields.%s.inputs.%s: the composer reads no such input", r->target, k); return; }
+        const char *p = json_string_value(v);
+        if (!p || !schema_targets(c, p)) {
+            cerr(c, "fields.%s.inputs.%s: expected a field this schema fills", r->target, k);
+            return;
+        }
+        free(r->input_paths[i]);
+        r->input_paths[i] = xstrdup(p);
+    }
+}
+
+/* "compose": "url": a value built from fields other rules add (compose.h). */
+static void compile_compose(struct compile_ctx *c, struct field_rule *r, const json_t *spec)
+{
+    const char *name = json_string_value(json_object_get(spec, "compose"));
+    r->compose = name ? compose_from_name(name) : COMPOSE_NONE;
+    if (r->compose == COMPOSE_NONE) { cerr(c, "fields.%s.compose: unknown composer \"%s\"", r->target, name ? name : "?"); return; }
+    if (r->value) cerr(c, "fields.%s: \"compose\" takes no \"value\"", r->target);
+    const char *const *paths;
+    int n = compose_inputs(r->compose, &paths);
+    r->ninputs = n;
+    r->input_paths = xcalloc((size_t)n, sizeof *r->input_paths);
+    for (int i = 0; i < n; i++) r->input_paths[i] = xstrdup(paths[i]);
+    compile_inputs(c, r, json_object_get(spec, "inputs"), paths, n);
+    r->input_slots = xcalloc((size_t)n, sizeof *r->input_slots);
+}
+
 /* The rule keys added for JSON logs: map_prefix, map_default null, array, "type": "json". */
 static const char *compile_json_options(struct compile_ctx *c, struct field_rule *r, const json_t *spec,
                                         const char *type_name)
@@ -244,13 +292,15 @@ static void compile_rule(struct compile_ctx *c, struct field_rule *r, const char
         const char *fmt = json_string_value(json_object_get(spec, "format"));
         if (fmt && (int)(r->ts_format = ts_format_from_name(fmt)) < 0) cerr(c, "fields.%s: unknown time format %s", target, fmt);
         compile_ops(c, r, json_object_get(spec, "op"));
+        if (json_object_get(spec, "compose")) compile_compose(c, r, spec);
+        else if (json_object_get(spec, "inputs")) cerr(c, "fields.%s.inputs: only a \"compose\" rule has inputs", target);
     } else {
         cerr(c, "fields.%s: expected a source path, a list of them, or an object", target);
         return;
     }
     resolve_target(c, r, type_name);
     if (json_is_object(spec) && json_object_get(spec, "object")) compile_object(c, r, json_object_get(spec, "object"));
-    if (!r->nfrom && !r->value) cerr(c, "fields.%s: needs \"from\" or \"value\"", target);
+    if (!r->nfrom && !r->value && !r->compose) cerr(c, "fields.%s: needs \"from\", \"value\" or \"compose\"", target);
     check_constant(c, r, r->value);
     check_constant(c, r, r->if_present);
     check_constant(c, r, r->if_absent);
@@ -277,6 +327,13 @@ static void add_static(struct compile_ctx *c, const char *target, const json_t *
     }
 }
 
+/* Composed rules read what the others add: they come last. */
+static int rule_before(const struct field_rule *a, const struct field_rule *b)
+{
+    if (!a->compose != !b->compose) return !a->compose;
+    return strcmp(a->target, b->target) < 0;
+}
+
 /* Documents are emitted sorted by path; adding fields in that order makes
  * doc_emit's sort a single pass. Stable, so for one target the "fields"
  * rules still come before the "static" defaults. */
@@ -285,8 +342,35 @@ static void sort_rules(struct schema *sc)
     for (int i = 1; i < sc->nrules; i++) {
         struct field_rule x = sc->rules[i];
         int j = i - 1;
-        while (j >= 0 && strcmp(x.target, sc->rules[j].target) < 0) { sc->rules[j + 1] = sc->rules[j]; j--; }
+        while (j >= 0 && rule_before(&x, &sc->rules[j])) { sc->rules[j + 1] = sc->rules[j]; j--; }
         sc->rules[j + 1] = x;
+    }
+}
+
+/* The slot of the rules targeting path: theirs if one has one, else a new
+ * one for them all; -1 when no rule targets path. */
+static int slot_of(struct schema *sc, const char *path)
+{
+    int slot = -1, found = 0;
+    for (int i = 0; i < sc->nrules; i++)
+        if (strcmp(sc->rules[i].target, path) == 0) {
+            found = 1;
+            if (sc->rules[i].slot >= 0) slot = sc->rules[i].slot;
+        }
+    if (!found) return -1;
+    if (slot < 0) slot = sc->nslots++;
+    for (int i = 0; i < sc->nrules; i++)
+        if (strcmp(sc->rules[i].target, path) == 0) sc->rules[i].slot = slot;
+    return slot;
+}
+
+/* Composed rules read their inputs from slots the rules targeting them fill. */
+static void assign_slots(struct schema *sc)
+{
+    for (int i = 0; i < sc->nrules; i++) sc->rules[i].slot = -1;
+    for (int i = 0; i < sc->nrules; i++) {
+        struct field_rule *r = &sc->rules[i];
+        for (int k = 0; r->compose && k < r->ninputs; k++) r->input_slots[k] = slot_of(sc, r->input_paths[k]);
     }
 }
 
@@ -301,6 +385,7 @@ static void compile_fields(struct compile_ctx *c, const json_t *root)
     json_object_foreach((json_t *)fields, k, v) compile_rule(c, &sc->rules[sc->nrules++], k, v);
     json_object_foreach((json_t *)statics, k, v) add_static(c, k, v);
     sort_rules(sc);
+    assign_slots(sc);
 }
 
 static void compile_timestamp(struct compile_ctx *c, const json_t *ts)
@@ -379,6 +464,17 @@ static void compile_geoip(struct compile_ctx *c, const json_t *g)
     }
 }
 
+/* "user_agent": true enriches user_agent.original: a rule must fill it. */
+static void compile_user_agent(struct compile_ctx *c, const json_t *v)
+{
+    struct schema *sc = c->sc;
+    if (v && !json_is_boolean(v)) { cerr(c, "user_agent: expected true or false"); return; }
+    sc->user_agent = json_is_true(v);
+    for (int i = 0; sc->user_agent && i < sc->nrules; i++)
+        if (strcmp(sc->rules[i].target, "user_agent.original") == 0) return;
+    if (sc->user_agent) cerr(c, "user_agent: true needs a rule for user_agent.original");
+}
+
 /* Collect every src_ref into sc->refs so bindings can be indexed by id. */
 static void index_refs(struct schema *sc)
 {
@@ -394,7 +490,7 @@ static void index_refs(struct schema *sc)
 struct schema *schema_compile(const json_t *root, const char *origin, char *err, size_t errlen)
 {
     struct schema *sc = xcalloc(1, sizeof *sc);
-    struct compile_ctx c = { sc, origin, err, errlen, 0, 0 };
+    struct compile_ctx c = { sc, origin, err, errlen, 0, 0, root };
     sc->name = opt_str(root, "name");
     if (!sc->name) { cerr(&c, "name: missing"); goto out; }
     sc->description = opt_str(root, "description");
@@ -418,6 +514,7 @@ struct schema *schema_compile(const json_t *root, const char *origin, char *err,
     sc->require = compile_refs(&c, json_object_get(root, "require"), &sc->nrequire, "require");
     compile_index(&c, json_object_get(root, "index"));
     compile_geoip(&c, json_object_get(root, "geoip"));
+    compile_user_agent(&c, json_object_get(root, "user_agent"));
     index_refs(sc);
 out:
     if (c.failed) { schema_free(sc); return NULL; }
@@ -450,6 +547,9 @@ static void free_rule(struct field_rule *r)
     free(r->if_absent);
     for (int i = 0; i < r->nsub; i++) { free(r->sub[i].key); free(r->sub[i].path); }
     free(r->sub);
+    for (int i = 0; i < r->ninputs; i++) free(r->input_paths[i]);
+    free(r->input_paths);
+    free(r->input_slots);
 }
 
 void schema_free(struct schema *sc)
@@ -487,11 +587,130 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(struct schema *const *)a)->name, (*(struct schema *const *)b)->name);
 }
 
+/* The user agent rules, loaded once for the schemas that ask for them. */
+static int attach_user_agent_rules(struct schema_set *set, const char *dir, char *err, size_t errlen)
+{
+    for (int i = 0; i < set->n; i++) {
+        if (!set->v[i]->user_agent) continue;
+        if (!set->ua) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/enrich/user_agents.json", dir);
+            set->ua = ua_rules_load(path, err, errlen);
+            if (!set->ua) return -1;
+        }
+        set->v[i]->ua = set->ua;
+    }
+    return 0;
+}
+
+/* Is name (normalized) an element of the string array arr? */
+static int json_has_string(const json_t *arr, const char *name)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_string(e) && strcmp(json_string_value(e), name) == 0) return 1;
+    return 0;
+}
+
+/* The normalized column names of a choice's list, each a known column and
+ * given once; NULL with err otherwise. */
+static json_t *chosen_columns(const struct schema_columns *c, const json_t *known, char *err, size_t errlen)
+{
+    json_t *out = json_array();
+    const char *p = c->fields;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *name = column_name(p, len);
+        const char *why = !name[0] ? "empty field name" : !json_has_string(known, name) ? "unknown field"
+                        : json_has_string(out, name) ? "repeated field" : NULL;
+        if (why) {
+            snprintf(err, errlen, "%s: %s \"%.*s\" in \"%s\" (the fields of %s are its format.columns)", c->key, why,
+                     (int)len, p, c->fields, c->type);
+            free(name);
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, json_string(name));
+        free(name);
+        if (!end) return out;
+        p = end + 1;
+    }
+}
+
+/* A timestamp source must be among the chosen columns: without one no record is an event. */
+static int has_timestamp(const json_t *root, const json_t *cols)
+{
+    const json_t *from = json_object_get(json_object_get(root, "timestamp"), "from");
+    size_t n = json_is_array(from) ? json_array_size(from) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(from) ? json_array_get(from, i) : from;
+        if (json_is_string(e) && json_has_string(cols, json_string_value(e))) return 1;
+    }
+    return 0;
+}
+
+/* Apply the choice for root's type, if there is one; marks it used. */
+static int apply_columns(json_t *root, const struct schema_columns *cols, int n, int *used, char *err, size_t errlen)
+{
+    const char *name = json_string_value(json_object_get(root, "name"));
+    json_t *format = json_object_get(root, "format");
+    for (int i = 0; name && i < n; i++) {
+        if (!cols[i].fields || !cols[i].fields[0] || strcmp(cols[i].type, name) != 0) continue;
+        used[i] = 1;
+        json_t *chosen = chosen_columns(&cols[i], json_object_get(format, "columns"), err, errlen);
+        if (!chosen) return -1;
+        if (!has_timestamp(root, chosen)) {
+            snprintf(err, errlen, "%s: \"%s\" has no timestamp field (%s needs one of its timestamp.from)",
+                     cols[i].key, cols[i].fields, name);
+            json_decref(chosen);
+            return -1;
+        }
+        json_object_set_new(format, "columns", chosen);
+    }
+    return 0;
+}
+
 int schema_set_load(struct schema_set *set, const char *dir, char *err, size_t errlen)
+{
+    return schema_set_load_columns(set, dir, NULL, 0, err, errlen);
+}
+
+/* One schema file, with the column choices applied; NULL with err. */
+static struct schema *load_file(const char *path, const struct schema_columns *cols, int n, int *used, char *err,
+                                size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+        return NULL;
+    }
+    struct schema *sc = apply_columns(root, cols, n, used, err, errlen) == 0 ? schema_compile(root, path, err, errlen) : NULL;
+    json_decref(root);
+    return sc;
+}
+
+/* A choice for a type the directory has no schema for is a mistake too. */
+static int choices_used(const struct schema_columns *cols, int n, const int *used, const char *dir, char *err,
+                        size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (cols[i].fields && cols[i].fields[0] && !used[i]) {
+            snprintf(err, errlen, "%s: \"%s\" is for %s, which %s has no schema for", cols[i].key, cols[i].fields,
+                     cols[i].type, dir);
+            return -1;
+        }
+    return 0;
+}
+
+int schema_set_load_columns(struct schema_set *set, const char *dir, const struct schema_columns *cols, int n,
+                            char *err, size_t errlen)
 {
     memset(set, 0, sizeof *set);
     DIR *d = opendir(dir);
     if (!d) { snprintf(err, errlen, "cannot open schema directory %s", dir); return -1; }
+    int *used = xcalloc((size_t)n + 1, sizeof *used);
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) && rc == 0) {
@@ -499,21 +718,16 @@ int schema_set_load(struct schema_set *set, const char *dir, char *err, size_t e
         if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0) continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        json_error_t jerr;
-        json_t *root = json_load_file(path, 0, &jerr);
-        if (!root) {
-            snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
-            rc = -1;
-            break;
-        }
-        struct schema *sc = schema_compile(root, path, err, errlen);
-        json_decref(root);
+        struct schema *sc = load_file(path, cols, n, used, err, errlen);
         if (!sc) { rc = -1; break; }
         set->v = xrealloc(set->v, (size_t)(set->n + 1) * sizeof *set->v);
         set->v[set->n++] = sc;
     }
     closedir(d);
     if (rc == 0 && set->n == 0) { snprintf(err, errlen, "no schemas found in %s", dir); rc = -1; }
+    if (rc == 0) rc = choices_used(cols, n, used, dir, err, errlen);
+    free(used);
+    if (rc == 0) rc = attach_user_agent_rules(set, dir, err, errlen);
     if (rc < 0) { schema_set_free(set); return -1; }
     qsort(set->v, (size_t)set->n, sizeof *set->v, by_name);
     return 0;
@@ -523,6 +737,7 @@ void schema_set_free(struct schema_set *set)
 {
     for (int i = 0; i < set->n; i++) schema_free(set->v[i]);
     free(set->v);
+    ua_rules_free(set->ua);
     memset(set, 0, sizeof *set);
 }
 

@@ -13,6 +13,8 @@
 #include "parser.h"
 #include "timeparse.h"
 
+struct ua_rules;
+
 /* A source value: a column name or a JSON path. id indexes per-stream bindings.
  *
  * JSON paths are dotted ("userIdentity.sessionContext.attributes.mfaAuthenticated",
@@ -78,6 +80,12 @@ struct field_rule {
     int                related_target;/* RELATED_IP / RELATED_USER: the target is related.* itself */
     char              *ip_domain;     /* ip targets: the ECS *.domain field that takes hostnames, or NULL */
     struct doc_path    ip_domain_path;
+    int                compose;       /* "compose": built from other fields of the document after all
+                                         other rules (enum compose_id; COMPOSE_NONE: not composed) */
+    char             **input_paths;   /* the fields that composer reads (its own paths, or the rule's "inputs") */
+    int               *input_slots;   /* the slot of each, -1 when no rule of the schema fills it */
+    int                ninputs;
+    int                slot;          /* the slot this rule's target fills for composers, or -1 */
 };
 
 enum framing { FRAME_LINES, FRAME_JSON, FRAME_MULTILINE };
@@ -112,6 +120,7 @@ struct schema {
     /* Mapping. */
     struct field_rule  *rules;
     int                 nrules;
+    int                 nslots;           /* values kept per record for composed rules */
     struct src_ref     *ts_from;
     int                 nts;
     enum ts_format      ts_format;
@@ -125,6 +134,8 @@ struct schema {
     int                 nrequire;
     char               *vendor;           /* vendor namespace, e.g. "aws.vpcflow" */
     int                 vendor_rest;      /* flat formats: unmapped columns go under vendor */
+    int                 user_agent;       /* "user_agent": true -- user_agent.* from user_agent.original */
+    const struct ua_rules *ua;            /* their rules (the set's), NULL until a set attaches them */
     char              **geoip;            /* prefixes: "source", "destination" */
     struct geoip_paths *geoip_paths;      /* one per prefix */
     int                 ngeoip;
@@ -138,10 +149,26 @@ struct schema {
 struct schema_set {
     struct schema **v;
     int n;
+    struct ua_rules *ua;                  /* dir/enrich/user_agents.json, when a schema wants it */
 };
 
-/* Load every *.json schema in dir (ecs_load must have run). 0 ok, -1 with err. */
+/* Load every *.json schema in dir (ecs_load must have run), and the user
+ * agent rules of dir/enrich/ when a schema has "user_agent": true. 0 ok, -1 with err. */
 int  schema_set_load(struct schema_set *set, const char *dir, char *err, size_t errlen);
+
+/* A start-up choice of the columns of a type whose records carry a field
+ * list the user picks (CloudFront real-time logs): `fields`, comma separated
+ * in the records' order, replaces the schema's format.columns. Each must be
+ * one of those columns, named as the service does ("c-ip") or as the schema
+ * does ("c_ip"), at most once, and one must be a timestamp source. `key`
+ * names the setting in errors; NULL or empty fields: the schema's own list. */
+struct schema_columns {
+    const char *type, *key, *fields;
+};
+/* schema_set_load with the column choices cols[0..n): -1 with an error that
+ * names the key and its value when one is not valid, or its type is not in dir. */
+int  schema_set_load_columns(struct schema_set *set, const char *dir, const struct schema_columns *cols, int n,
+                             char *err, size_t errlen);
 void schema_set_free(struct schema_set *set);
 const struct schema *schema_find(const struct schema_set *set, const char *name);
 /* Compile one schema from JSON text (used by the loader and by tests). */

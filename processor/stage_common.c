@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "buf.h"
+#include "monitor.h"
 #include "stage_common.h"
 
 struct producer *stage_producer_new(const struct config *cfg, char *err, size_t errlen)
@@ -116,4 +118,119 @@ long stage_backoff_ms(long base, long max, int attempt, unsigned *rng)
         d = max;
     long half = d / 2;
     return half + (long)((unsigned long)rand_r(rng) % (unsigned long)(d - half + 1));
+}
+
+/* ---- life cycle of a consuming stage ---------------------------------------------- */
+
+static void tick(void *arg)
+{
+    struct stage_base *b = arg;
+    int64_t now = stage_now_ms();
+    if (b->cfg->summary_interval_s > 0 && now - b->last_summary_ms >= b->cfg->summary_interval_s * 1000) {
+        b->last_summary_ms = now;
+        b->kind->summary(b, "");
+    }
+}
+
+int stage_base_open(struct stage_base *b, const struct stage_io *io, char *err, size_t n)
+{
+    const struct config *cfg = b->cfg;
+    snprintf(b->topics, sizeof b->topics, "%s", cfg->topics[0] ? cfg->topics : io->default_topics);
+    if (cfg->group[0])
+        snprintf(b->group, sizeof b->group, "%s", cfg->group);
+    else
+        snprintf(b->group, sizeof b->group, "siemproc-%s", b->kind->name);
+    if (!(b->prod = stage_producer_new(cfg, err, n)) || stage_check_topic(b->prod, io->out_topic, io->out_key, err, n) < 0)
+        return -1;
+    struct kafka_source_opts ko = {.group = b->group, .topics = b->topics, .msg_size = b->kind->msg_size,
+                                   .dispatch = b->kind->dispatch, .tick = tick, .arg = b};
+    if (!(b->ks = kafka_source_new(io->source_cfg ? io->source_cfg : cfg, &ko, err, n)))
+        return -1;
+    struct monitor_opts mo = monitor_stage_opts(cfg, b->kind->name, b->ks, b->group, b->topics);
+    mo.queue_depth = io->queue_depth;
+    mo.queue_arg = b;
+    mo.ready_window_ms += (int)io->extra_ready_ms;
+    b->mon = monitor_start(&mo, err, n);
+    return b->mon ? 0 : -1;
+}
+
+int stage_base_spawn(struct stage_base *b, void *(*fn)(void *), void *arg, char *err, size_t n)
+{
+    b->threads = xrealloc(b->threads, (size_t)(b->nthreads + 1) * sizeof *b->threads);
+    if (pthread_create(&b->threads[b->nthreads], NULL, fn, arg) != 0) {
+        snprintf(err, n, "cannot start the %s worker threads", b->kind->name);
+        return -1;
+    }
+    b->nthreads++;
+    return 0;
+}
+
+struct stage_base *stage_base_new(const struct stage_kind *k, const struct config *cfg, char *err, size_t errlen)
+{
+    struct stage_base *b = xcalloc(1, k->size);
+    b->cfg = cfg;
+    b->kind = k;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    b->last_summary_ms = stage_now_ms();
+    if (k->start(b, err, errlen) < 0) {
+        stage_base_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Wake the workers into their abort path, join them, and give back what
+ * they left in the queue: uncommitted, it is consumed again. */
+static void stop_workers(struct stage_base *b)
+{
+    atomic_store(&b->abort, 1);
+    pthread_mutex_lock(&b->mu);
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (int i = 0; i < b->nthreads; i++)
+        pthread_join(b->threads[i], NULL);
+    b->nthreads = 0;
+    pthread_mutex_lock(&b->mu);
+    b->kind->drop_queued(b);
+    pthread_mutex_unlock(&b->mu);
+}
+
+int stage_base_run(struct stage_base *b)
+{
+    int rc = kafka_source_run(b->ks);
+    monitor_stop(b->mon); /* the consumer is closed: nothing left to watch */
+    b->mon = NULL;
+    stop_workers(b);
+    producer_flush(b->prod, (int)b->cfg->shutdown_timeout_ms);
+    char err[512];
+    if (producer_fatal(b->prod, err, sizeof err)) {
+        fprintf(stderr, "siemproc: kafka producer: fatal: %s\n", err);
+        rc = 1;
+    }
+    b->kind->summary(b, " (final)");
+    return rc;
+}
+
+void stage_base_stop(struct stage_base *b)
+{
+    atomic_store(&b->draining, 1);
+    kafka_source_stop(b->ks);
+}
+
+void stage_base_free(struct stage_base *b)
+{
+    if (!b)
+        return;
+    monitor_stop(b->mon);
+    if (b->ks)
+        stop_workers(b);
+    producer_free(b->prod);
+    kafka_source_free(b->ks);
+    if (b->kind->release)
+        b->kind->release(b);
+    free(b->threads);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    free(b);
 }

@@ -14,7 +14,6 @@
 
 #include "buf.h"
 #include "kafka_source.h"
-#include "monitor.h"
 #include "retry_route.h"
 #include "stage_common.h"
 #include "stage_retry.h"
@@ -34,20 +33,10 @@ struct rmsg {
 };
 
 struct rstage {
-    const struct config *cfg;
-    char topics[512], group[256];
-    struct producer *prod;
-    struct kafka_source *ks;
-    struct monitor *mon;
-    pthread_t thread;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct rmsg **heap;
+    struct stage_base b;        /* first: consumer, producer, mu/cv, workers */
+    struct rmsg **heap;         /* guarded by b.mu */
     size_t hn, hcap;
-    atomic_int draining, abort;
     struct { RETRY_COUNTERS(ATOMIC_FIELD) } c;
-    int64_t last_summary_ms;
 };
 
 int64_t retry_due_ms(int64_t ts_ms, long attempts, long delay_ms, long max_ms)
@@ -109,7 +98,7 @@ static long header_long(const rd_kafka_headers_t *h, const char *name, long dflt
 
 static void plan(struct rstage *st, struct rmsg *m)
 {
-    const struct config *cfg = st->cfg;
+    const struct config *cfg = st->b.cfg;
     const rd_kafka_message_t *rkm = m->km.rkm;
     rd_kafka_headers_t *h = NULL;
     char topic[256];
@@ -133,10 +122,10 @@ static int dispatch(void *arg, struct ks_msg *km)
     struct rmsg *m = (struct rmsg *)km;
     m->st = st;
     plan(st, m);
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->b.mu);
     heap_push(st, m);
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
+    pthread_cond_signal(&st->b.cv);
+    pthread_mutex_unlock(&st->b.mu);
     return 0;
 }
 
@@ -150,7 +139,7 @@ static void on_delivered(struct producer_done *d, const rd_kafka_message_t *rkm)
     struct rstage *st = m->st;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         CADD(*(m->to_dlq ? &st->c.dead_lettered : &st->c.resubmitted), 1);
-        kafka_source_done(st->ks, &m->km);
+        kafka_source_done(st->b.ks, &m->km);
     } else if (!m->to_dlq) { /* the origin topic refused it: keep it for a human */
         m->to_dlq = 1;
         snprintf(m->reason, sizeof m->reason, "re-submission to %s failed: %s", rd_kafka_topic_name(rkm->rkt),
@@ -158,10 +147,10 @@ static void on_delivered(struct producer_done *d, const rd_kafka_message_t *rkm)
         send_copy(m);
     } else {
         char why[512];
-        snprintf(why, sizeof why, "the DLQ topic %s refused a message: %s", st->cfg->dlq_topic,
+        snprintf(why, sizeof why, "the DLQ topic %s refused a message: %s", st->b.cfg->dlq_topic,
                  rd_kafka_err2str(rkm->err));
-        kafka_source_fail(st->ks, why);
-        kafka_source_drop(st->ks, &m->km);
+        kafka_source_fail(st->b.ks, why);
+        kafka_source_drop(st->b.ks, &m->km);
     }
 }
 
@@ -176,15 +165,15 @@ static void send_copy(struct rmsg *m)
     rd_kafka_headers_t *src = NULL;
     rd_kafka_message_headers(rkm, &src);
     if (nh < 0) {
-        kafka_source_fail(st->ks, "a retry message has more headers than can be copied");
-        kafka_source_drop(st->ks, &m->km);
+        kafka_source_fail(st->b.ks, "a retry message has more headers than can be copied");
+        kafka_source_drop(st->b.ks, &m->km);
         return;
     }
     if (m->reason[0])
         h[nh++] = (struct producer_header){"dlq.reason", m->reason, strlen(m->reason)};
-    const char *target = m->to_dlq ? st->cfg->dlq_topic : retry_header(src, "origin.topic", topic, sizeof topic);
+    const char *target = m->to_dlq ? st->b.cfg->dlq_topic : retry_header(src, "origin.topic", topic, sizeof topic);
     m->pd.fn = on_delivered;
-    int err = producer_send(st->prod, producer_topic(st->prod, target), rkm->key, rkm->key_len, rkm->payload,
+    int err = producer_send(st->b.prod, producer_topic(st->b.prod, target), rkm->key, rkm->key_len, rkm->payload,
                             rkm->len, h, nh, &m->pd);
     if (!err)
         return;
@@ -196,8 +185,8 @@ static void send_copy(struct rmsg *m)
     }
     char why[512];
     snprintf(why, sizeof why, "the DLQ topic %s refused a message: %s", target, rd_kafka_err2str(err));
-    kafka_source_fail(st->ks, why);
-    kafka_source_drop(st->ks, &m->km);
+    kafka_source_fail(st->b.ks, why);
+    kafka_source_drop(st->b.ks, &m->km);
 }
 
 /* ---- worker ------------------------------------------------------------------------- */
@@ -209,25 +198,25 @@ static void timed_wait(struct rstage *st, int64_t ms)
     int64_t ns = ts.tv_nsec + (ms > 100 ? 100 : ms < 1 ? 1 : ms) * 1000000L;
     ts.tv_sec += ns / 1000000000L;
     ts.tv_nsec = ns % 1000000000L;
-    pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+    pthread_cond_timedwait(&st->b.cv, &st->b.mu, &ts);
 }
 
 /* The next message to act on: due (send it) or, when stopping, not due
  * (drop it: uncommitted, it waits again after a restart). */
 static struct rmsg *next_message(struct rstage *st, int *send)
 {
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->b.mu);
     struct rmsg *m = NULL;
-    while (!m && !atomic_load(&st->abort)) {
+    while (!m && !atomic_load(&st->b.abort)) {
         int64_t wait = st->hn ? st->heap[0]->due_ms - stage_wall_ms() : 100;
-        if (st->hn && (wait <= 0 || atomic_load(&st->draining))) {
+        if (st->hn && (wait <= 0 || atomic_load(&st->b.draining))) {
             *send = wait <= 0;
             m = heap_pop(st);
         } else {
             timed_wait(st, wait);
         }
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->b.mu);
     return m;
 }
 
@@ -237,8 +226,8 @@ static void *worker_main(void *arg)
     int send;
     struct rmsg *m;
     while ((m = next_message(st, &send)) != NULL) {
-        if (!send || !kafka_source_begin(st->ks, &m->km)) {
-            kafka_source_drop(st->ks, &m->km);
+        if (!send || !kafka_source_begin(st->b.ks, &m->km)) {
+            kafka_source_drop(st->b.ks, &m->km);
             continue;
         }
         CADD(st->c.messages, 1);
@@ -255,121 +244,72 @@ void stage_retry_counters(struct rstage *st, struct retry_counters *out)
 #define LOAD(name) out->name = atomic_load(&st->c.name);
     RETRY_COUNTERS(LOAD)
 #undef LOAD
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->b.mu);
     out->waiting = st->hn;
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->b.mu);
 }
 
-static void print_summary(struct rstage *st, const char *when)
+static void print_summary(struct stage_base *b, const char *when)
 {
     struct retry_counters c;
-    stage_retry_counters(st, &c);
+    stage_retry_counters((struct rstage *)b, &c);
     fprintf(stderr, "siemproc: retry%s: messages=%" PRIu64 " resubmitted=%" PRIu64 " dead_lettered=%" PRIu64
             " no_origin=%" PRIu64 " waiting=%" PRIu64 "\n", when, c.messages, c.resubmitted, c.dead_lettered,
             c.no_origin, c.waiting);
 }
 
-static void tick(void *arg)
+/* Messages not due yet stay uncommitted: their wait resumes after a restart. */
+static void drop_waiting(struct stage_base *b)
 {
-    struct rstage *st = arg;
-    int64_t now = stage_now_ms();
-    if (st->cfg->summary_interval_s > 0 && now - st->last_summary_ms >= st->cfg->summary_interval_s * 1000) {
-        st->last_summary_ms = now;
-        print_summary(st, "");
-    }
+    struct rstage *st = (struct rstage *)b;
+    while (st->hn)
+        kafka_source_drop(b->ks, &heap_pop(st)->km);
 }
 
-static int start(struct rstage *st, char *err, size_t n)
+static void release(struct stage_base *b)
 {
-    const struct config *cfg = st->cfg;
+    free(((struct rstage *)b)->heap);
+}
+
+static int start(struct stage_base *b, char *err, size_t n)
+{
+    const struct config *cfg = b->cfg;
     static const char *const need[] = {"brokers", "retry_topic", "dlq_topic", NULL};
     if (config_require(cfg, need, err, n) < 0)
         return -1;
-    snprintf(st->topics, sizeof st->topics, "%s", cfg->topics[0] ? cfg->topics : cfg->retry_topic);
-    snprintf(st->group, sizeof st->group, "%s", cfg->group[0] ? cfg->group : "siemproc-retry");
-    if (!(st->prod = stage_producer_new(cfg, err, n)) || stage_check_topic(st->prod, cfg->dlq_topic, "dlq_topic", err, n) < 0)
-        return -1;
-    struct kafka_source_opts ko = {.group = st->group, .topics = st->topics, .msg_size = sizeof(struct rmsg),
-                                   .dispatch = dispatch, .tick = tick, .arg = st};
-    if (!(st->ks = kafka_source_new(cfg, &ko, err, n)))
-        return -1;
-    struct monitor_opts mo = monitor_stage_opts(cfg, "retry", st->ks, st->group, st->topics);
     /* Held messages stay uncommitted (lag) until their backoff is due: only
      * a stall longer than the longest backoff is one. */
-    mo.ready_window_ms += (int)cfg->retry_delay_max_ms;
-    if (!(st->mon = monitor_start(&mo, err, n)))
+    struct stage_io io = {.default_topics = cfg->retry_topic, .out_topic = cfg->dlq_topic, .out_key = "dlq_topic",
+                          .extra_ready_ms = cfg->retry_delay_max_ms};
+    if (stage_base_open(b, &io, err, n) < 0)
         return -1;
-    if (pthread_create(&st->thread, NULL, worker_main, st) != 0) {
-        snprintf(err, n, "cannot start the retry worker thread");
-        return -1;
-    }
-    st->started = 1;
-    return 0;
+    return stage_base_spawn(b, worker_main, b, err, n);
 }
+
+static const struct stage_kind retry_kind = {
+    .name = "retry", .size = sizeof(struct rstage), .msg_size = sizeof(struct rmsg), .start = start,
+    .dispatch = dispatch, .summary = print_summary, .drop_queued = drop_waiting, .release = release,
+};
 
 struct rstage *stage_retry_new(const struct config *cfg, char *err, size_t errlen)
 {
-    struct rstage *st = xcalloc(1, sizeof *st);
-    st->cfg = cfg;
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
-    st->last_summary_ms = stage_now_ms();
-    if (start(st, err, errlen) < 0) {
-        stage_retry_free(st);
-        return NULL;
-    }
-    return st;
-}
-
-static void stop_worker(struct rstage *st)
-{
-    atomic_store(&st->abort, 1);
-    pthread_mutex_lock(&st->mu);
-    pthread_cond_broadcast(&st->cv);
-    pthread_mutex_unlock(&st->mu);
-    if (st->started)
-        pthread_join(st->thread, NULL);
-    st->started = 0;
-    while (st->hn)
-        kafka_source_drop(st->ks, &heap_pop(st)->km);
+    return (struct rstage *)stage_base_new(&retry_kind, cfg, err, errlen);
 }
 
 int stage_retry_run(struct rstage *st)
 {
     fprintf(stderr, "siemproc: retry: %s -> origin topics after %ld ms (doubling, max %ld ms); after %ld attempts -> %s\n",
-            st->topics, st->cfg->retry_delay_ms, st->cfg->retry_delay_max_ms, st->cfg->retry_max_attempts,
-            st->cfg->dlq_topic);
-    int rc = kafka_source_run(st->ks);
-    monitor_stop(st->mon); /* the consumer is closed: nothing left to watch */
-    st->mon = NULL;
-    stop_worker(st);
-    producer_flush(st->prod, (int)st->cfg->shutdown_timeout_ms);
-    char err[512];
-    if (producer_fatal(st->prod, err, sizeof err)) {
-        fprintf(stderr, "siemproc: kafka producer: fatal: %s\n", err);
-        rc = 1;
-    }
-    print_summary(st, " (final)");
-    return rc;
+            st->b.topics, st->b.cfg->retry_delay_ms, st->b.cfg->retry_delay_max_ms, st->b.cfg->retry_max_attempts,
+            st->b.cfg->dlq_topic);
+    return stage_base_run(&st->b);
 }
 
 void stage_retry_stop(struct rstage *st)
 {
-    atomic_store(&st->draining, 1);
-    kafka_source_stop(st->ks);
+    stage_base_stop(&st->b);
 }
 
 void stage_retry_free(struct rstage *st)
 {
-    if (!st)
-        return;
-    monitor_stop(st->mon);
-    if (st->ks)
-        stop_worker(st);
-    producer_free(st->prod);
-    kafka_source_free(st->ks);
-    free(st->heap);
-    pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cv);
-    free(st);
+    stage_base_free(st ? &st->b : NULL);
 }

@@ -18,7 +18,6 @@
 
 #include "aws_credentials.h"
 #include "kafka_source.h"
-#include "monitor.h"
 #include "retry_route.h"
 #include "sink.h"
 #include "stage_common.h"
@@ -36,8 +35,6 @@ struct smsg {
 
 struct sworker {
     struct sstage *st;
-    pthread_t thread;
-    int started;
     struct sink *sink;
     struct os_batch b;
     uint8_t *keep;
@@ -48,25 +45,16 @@ struct sworker {
 };
 
 struct sstage {
-    const struct config *cfg;
+    struct stage_base b;       /* first: consumer, producer, mu/cv, workers */
     struct config view;        /* cfg with an in-flight bound that fits the batches */
-    char topics[512], group[256];
     struct aws_cred_provider *creds;
-    struct producer *prod;
     rd_kafka_topic_t *retry_t;
-    struct kafka_source *ks;
-    struct monitor *mon;
     struct sworker *w;
     int nw;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct smsg **q;
+    struct smsg **q;           /* guarded by b.mu */
     size_t qcap, qhead, qn;
-    atomic_int draining;       /* stop asked: flush without lingering */
-    atomic_int abort;          /* kafka_source finished: drop what is left */
     size_t max_docs, max_bytes;
     struct { SINK_COUNTERS(ATOMIC_FIELD) } c;
-    int64_t last_summary_ms;
 };
 
 /* ---- queue (poll thread -> workers) ------------------------------------------ */
@@ -75,14 +63,14 @@ static int dispatch(void *arg, struct ks_msg *km)
 {
     struct sstage *st = arg;
     struct smsg *m = (struct smsg *)km;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->b.mu);
     int ok = st->qn < st->qcap;
     if (ok) {
         m->st = st;
         st->q[(st->qhead + st->qn++) % st->qcap] = m;
-        pthread_cond_signal(&st->cv);
+        pthread_cond_signal(&st->b.cv);
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->b.mu);
     return ok ? 0 : -1;
 }
 
@@ -90,13 +78,13 @@ static int dispatch(void *arg, struct ks_msg *km)
 static size_t queued(void *arg)
 {
     struct sstage *st = arg;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->b.mu);
     size_t n = st->qn;
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->b.mu);
     return n;
 }
 
-/* Caller holds st->mu. */
+/* Caller holds st->b.mu. */
 static struct smsg *pop(struct sstage *st)
 {
     struct smsg *m = st->q[st->qhead];
@@ -113,13 +101,13 @@ static void on_retry_delivered(struct producer_done *d, const rd_kafka_message_t
     struct sstage *st = m->st;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         CADD(st->c.retry_acked, 1);
-        kafka_source_done(st->ks, &m->km);
+        kafka_source_done(st->b.ks, &m->km);
         return;
     }
     char why[512];
     snprintf(why, sizeof why, "the retry topic refused a document: %s", rd_kafka_err2str(rkm->err));
-    kafka_source_fail(st->ks, why);
-    kafka_source_drop(st->ks, &m->km);
+    kafka_source_fail(st->b.ks, why);
+    kafka_source_drop(st->b.ks, &m->km);
 }
 
 /* The message goes to the retry topic; it is done once that is acknowledged. */
@@ -138,13 +126,13 @@ static void route_to_retry(struct smsg *m, const char *type, const char *reason)
         .index = retry_header(h, "index", idx, sizeof idx), .prev = h,
     };
     m->pd.fn = on_retry_delivered;
-    int err = retry_route_send(st->prod, st->retry_t, &ri, rkm->key, rkm->key_len, rkm->payload, rkm->len, &m->pd);
+    int err = retry_route_send(st->b.prod, st->retry_t, &ri, rkm->key, rkm->key_len, rkm->payload, rkm->len, &m->pd);
     if (err) {
         char why[512];
         snprintf(why, sizeof why, "the retry topic refused a document from %s [%" PRId32 "] @%" PRId64 ": %s",
                  ri.origin_topic, ri.origin_partition, ri.origin_offset, rd_kafka_err2str(err));
-        kafka_source_fail(st->ks, why);
-        kafka_source_drop(st->ks, &m->km);
+        kafka_source_fail(st->b.ks, why);
+        kafka_source_drop(st->b.ks, &m->km);
     }
 }
 
@@ -158,8 +146,8 @@ static int batch_full(const struct sworker *w)
 static void take(struct sworker *w, struct smsg *m)
 {
     struct sstage *st = w->st;
-    if (!kafka_source_begin(st->ks, &m->km)) {
-        kafka_source_drop(st->ks, &m->km);
+    if (!kafka_source_begin(st->b.ks, &m->km)) {
+        kafka_source_drop(st->b.ks, &m->km);
         return;
     }
     CADD(st->c.messages, 1);
@@ -176,12 +164,12 @@ static void take(struct sworker *w, struct smsg *m)
         return;
     }
     if (w->b.n == 1)
-        w->deadline_ms = stage_now_ms() + st->cfg->batch_linger_ms;
+        w->deadline_ms = stage_now_ms() + st->b.cfg->batch_linger_ms;
 }
 
 static int ready(const struct sworker *w)
 {
-    return w->b.n && (batch_full(w) || stage_now_ms() >= w->deadline_ms || atomic_load(&w->st->draining));
+    return w->b.n && (batch_full(w) || stage_now_ms() >= w->deadline_ms || atomic_load(&w->st->b.draining));
 }
 
 static void wait_for_work(struct sworker *w)
@@ -195,25 +183,25 @@ static void wait_for_work(struct sworker *w)
     ts.tv_sec += ns / 1000000000L;
     ts.tv_nsec = ns % 1000000000L;
     if (ts.tv_nsec < 0) ts.tv_nsec = 0;
-    pthread_cond_timedwait(&w->st->cv, &w->st->mu, &ts);
+    pthread_cond_timedwait(&w->st->b.cv, &w->st->b.mu, &ts);
 }
 
 /* Move queued messages into the batch until it is ready to send. */
 static void collect(struct sworker *w)
 {
     struct sstage *st = w->st;
-    pthread_mutex_lock(&st->mu);
-    while (!atomic_load(&st->abort) && !ready(w)) {
+    pthread_mutex_lock(&st->b.mu);
+    while (!atomic_load(&st->b.abort) && !ready(w)) {
         if (st->qn) {
             struct smsg *m = pop(st);
-            pthread_mutex_unlock(&st->mu);
+            pthread_mutex_unlock(&st->b.mu);
             take(w, m);
-            pthread_mutex_lock(&st->mu);
+            pthread_mutex_lock(&st->b.mu);
         } else {
             wait_for_work(w);
         }
     }
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->b.mu);
 }
 
 /* ---- sending a batch ------------------------------------------------------------------ */
@@ -241,12 +229,12 @@ static size_t settle(struct sworker *w)
         if (it->status == OS_OK) {
             CADD(st->c.acked, 1);
             CADD(st->c.duplicates, it->duplicate);
-            kafka_source_done(st->ks, &m->km);
+            kafka_source_done(st->b.ks, &m->km);
         } else if (it->status == OS_FAIL) {
             CADD(st->c.refused, 1);
             route_to_retry(m, it->error_type, it->error_reason);
-        } else if (kafka_source_cancelled(st->ks, &m->km) || atomic_load(&st->abort)) {
-            kafka_source_drop(st->ks, &m->km); /* revoked or shutting down: the next owner sends it */
+        } else if (kafka_source_cancelled(st->b.ks, &m->km) || atomic_load(&st->b.abort)) {
+            kafka_source_drop(st->b.ks, &m->km); /* revoked or shutting down: the next owner sends it */
         } else {
             w->keep[i] = 1;
             kept++;
@@ -258,10 +246,10 @@ static size_t settle(struct sworker *w)
 static int stop_waiting(void *arg)
 {
     struct sworker *w = arg;
-    if (atomic_load(&w->st->abort))
+    if (atomic_load(&w->st->b.abort))
         return 1;
     for (size_t i = 0; i < w->b.n; i++)
-        if (kafka_source_cancelled(w->st->ks, &((struct smsg *)w->b.items[i].opaque)->km))
+        if (kafka_source_cancelled(w->st->b.ks, &((struct smsg *)w->b.items[i].opaque)->km))
             return 1;
     return 0;
 }
@@ -281,9 +269,9 @@ static void prune(struct sworker *w)
     ensure_keep(w);
     for (size_t i = 0; i < w->b.n; i++) {
         struct smsg *m = w->b.items[i].opaque;
-        w->keep[i] = !atomic_load(&st->abort) && !kafka_source_cancelled(st->ks, &m->km);
+        w->keep[i] = !atomic_load(&st->b.abort) && !kafka_source_cancelled(st->b.ks, &m->km);
         if (!w->keep[i])
-            kafka_source_drop(st->ks, &m->km);
+            kafka_source_drop(st->b.ks, &m->km);
     }
     os_batch_retain(&w->b, w->keep);
 }
@@ -304,7 +292,7 @@ static void flush(struct sworker *w)
             break;
         }
         os_batch_retain(&w->b, w->keep);
-        long wait = stage_backoff_ms(st->cfg->backoff_initial_ms, st->cfg->backoff_max_ms, attempt, &w->rng);
+        long wait = stage_backoff_ms(st->b.cfg->backoff_initial_ms, st->b.cfg->backoff_max_ms, attempt, &w->rng);
         log_failure(w, &s, attempt, wait);
         CADD(st->c.retries, 1);
         if (stage_sleep_unless(wait, stop_waiting, w))
@@ -316,9 +304,9 @@ static void flush(struct sworker *w)
 static void *worker_main(void *arg)
 {
     struct sworker *w = arg;
-    while (!atomic_load(&w->st->abort)) {
+    while (!atomic_load(&w->st->b.abort)) {
         collect(w);
-        if (w->b.n && !atomic_load(&w->st->abort))
+        if (w->b.n && !atomic_load(&w->st->b.abort))
             flush(w);
     }
     prune(w); /* abort: whatever is left stays uncommitted */
@@ -335,26 +323,16 @@ void stage_sink_counters(struct sstage *st, struct sink_counters *out)
 #undef LOAD
 }
 
-static void print_summary(struct sstage *st, const char *when)
+static void print_summary(struct stage_base *b, const char *when)
 {
     struct sink_counters c;
     struct kafka_source_stats ks;
-    stage_sink_counters(st, &c);
-    kafka_source_get_stats(st->ks, &ks);
+    stage_sink_counters((struct sstage *)b, &c);
+    kafka_source_get_stats(b->ks, &ks);
     fprintf(stderr, "siemproc: sink%s: messages=%" PRIu64 " acked=%" PRIu64 " duplicates=%" PRIu64 " refused=%" PRIu64
             " invalid=%" PRIu64 " retry_acked=%" PRIu64 " batches=%" PRIu64 " requests=%" PRIu64 " retries=%" PRIu64
             " bytes_sent=%" PRIu64 " inflight=%ld paused=%d\n", when, c.messages, c.acked, c.duplicates, c.refused,
             c.invalid, c.retry_acked, c.batches, c.requests, c.retries, c.bytes_sent, ks.inflight, ks.paused);
-}
-
-static void tick(void *arg)
-{
-    struct sstage *st = arg;
-    int64_t now = stage_now_ms();
-    if (st->cfg->summary_interval_s > 0 && now - st->last_summary_ms >= st->cfg->summary_interval_s * 1000) {
-        st->last_summary_ms = now;
-        print_summary(st, "");
-    }
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
@@ -373,33 +351,28 @@ static int validate(const struct config *cfg, char *err, size_t n)
 
 static int start_workers(struct sstage *st, char *err, size_t n)
 {
-    st->nw = (int)st->cfg->workers;
+    st->nw = (int)st->b.cfg->workers;
     st->w = xcalloc((size_t)st->nw, sizeof *st->w);
     for (int i = 0; i < st->nw; i++) {
         struct sworker *w = &st->w[i];
         w->st = st;
         w->rng = (unsigned)getpid() ^ (unsigned)(i * 7919) ^ (unsigned)stage_wall_ms();
-        if (!(w->sink = sink_from_config(st->cfg, st->creds, err, n)))
+        if (!(w->sink = sink_from_config(st->b.cfg, st->creds, err, n)))
             return -1;
         os_batch_init(&w->b, w->sink->action);
     }
-    for (int i = 0; i < st->nw; i++) {
-        if (pthread_create(&st->w[i].thread, NULL, worker_main, &st->w[i]) != 0) {
-            snprintf(err, n, "cannot start sink worker threads");
+    for (int i = 0; i < st->nw; i++)
+        if (stage_base_spawn(&st->b, worker_main, &st->w[i], err, n) < 0)
             return -1;
-        }
-        st->w[i].started = 1;
-    }
     return 0;
 }
 
-static int start(struct sstage *st, char *err, size_t n)
+static int start(struct stage_base *b, char *err, size_t n)
 {
-    const struct config *cfg = st->cfg;
+    struct sstage *st = (struct sstage *)b;
+    const struct config *cfg = b->cfg;
     if (validate(cfg, err, n) < 0)
         return -1;
-    snprintf(st->topics, sizeof st->topics, "%s", cfg->topics[0] ? cfg->topics : cfg->output_topic);
-    snprintf(st->group, sizeof st->group, "%s", cfg->group[0] ? cfg->group : "siemproc-sink");
     st->max_docs = (size_t)cfg->batch_max_docs;
     st->max_bytes = (size_t)cfg->batch_max_kb * 1024;
     /* Every worker can fill a batch while another one is out: in-flight
@@ -410,89 +383,25 @@ static int start(struct sstage *st, char *err, size_t n)
     st->qcap = (size_t)st->view.max_inflight + 64;
     st->q = xcalloc(st->qcap, sizeof *st->q);
     st->creds = sink_cred_provider(cfg);
-    if (!(st->prod = stage_producer_new(cfg, err, n)) ||
-        stage_check_topic(st->prod, cfg->retry_topic, "retry_topic", err, n) < 0)
+    struct stage_io io = {.default_topics = cfg->output_topic, .out_topic = cfg->retry_topic, .out_key = "retry_topic",
+                          .source_cfg = &st->view, .queue_depth = queued};
+    if (stage_base_open(b, &io, err, n) < 0)
         return -1;
-    st->retry_t = producer_topic(st->prod, cfg->retry_topic);
-    struct kafka_source_opts ko = {.group = st->group, .topics = st->topics, .msg_size = sizeof(struct smsg),
-                                   .dispatch = dispatch, .tick = tick, .arg = st};
-    if (!(st->ks = kafka_source_new(&st->view, &ko, err, n)))
-        return -1;
-    struct monitor_opts mo = monitor_stage_opts(cfg, "sink", st->ks, st->group, st->topics);
-    mo.queue_depth = queued;
-    mo.queue_arg = st;
-    if (!(st->mon = monitor_start(&mo, err, n)))
-        return -1;
+    st->retry_t = producer_topic(b->prod, cfg->retry_topic);
     return start_workers(st, err, n);
 }
 
-struct sstage *stage_sink_new(const struct config *cfg, char *err, size_t errlen)
+/* Caller holds b->mu. */
+static void drop_queued(struct stage_base *b)
 {
-    struct sstage *st = xcalloc(1, sizeof *st);
-    st->cfg = cfg;
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
-    st->last_summary_ms = stage_now_ms();
-    if (start(st, err, errlen) < 0) {
-        stage_sink_free(st);
-        return NULL;
-    }
-    return st;
+    struct sstage *st = (struct sstage *)b;
+    while (st->qn)
+        kafka_source_drop(b->ks, &pop(st)->km);
 }
 
-static void stop_workers(struct sstage *st)
+static void release(struct stage_base *b)
 {
-    atomic_store(&st->abort, 1);
-    pthread_mutex_lock(&st->mu);
-    pthread_cond_broadcast(&st->cv);
-    pthread_mutex_unlock(&st->mu);
-    for (int i = 0; i < st->nw; i++)
-        if (st->w[i].started) {
-            pthread_join(st->w[i].thread, NULL);
-            st->w[i].started = 0;
-        }
-    pthread_mutex_lock(&st->mu);
-    while (st->qn) {
-        struct smsg *m = pop(st);
-        kafka_source_drop(st->ks, &m->km);
-    }
-    pthread_mutex_unlock(&st->mu);
-}
-
-int stage_sink_run(struct sstage *st)
-{
-    fprintf(stderr, "siemproc: sink: %d worker(s), %s -> %s %s (retry %s), batches of %zu docs / %zu KiB / %ld ms\n",
-            st->nw, st->topics, st->w[0].sink->kind, st->cfg->sink_file[0] ? st->cfg->sink_file : st->cfg->opensearch_url,
-            st->cfg->retry_topic, st->max_docs, st->max_bytes / 1024, st->cfg->batch_linger_ms);
-    int rc = kafka_source_run(st->ks);
-    monitor_stop(st->mon); /* the consumer is closed: nothing left to watch */
-    st->mon = NULL;
-    stop_workers(st);
-    producer_flush(st->prod, (int)st->cfg->shutdown_timeout_ms);
-    char err[512];
-    if (producer_fatal(st->prod, err, sizeof err)) {
-        fprintf(stderr, "siemproc: kafka producer: fatal: %s\n", err);
-        rc = 1;
-    }
-    print_summary(st, " (final)");
-    return rc;
-}
-
-void stage_sink_stop(struct sstage *st)
-{
-    atomic_store(&st->draining, 1);
-    kafka_source_stop(st->ks);
-}
-
-void stage_sink_free(struct sstage *st)
-{
-    if (!st)
-        return;
-    monitor_stop(st->mon);
-    if (st->ks)
-        stop_workers(st);
-    producer_free(st->prod);
-    kafka_source_free(st->ks);
+    struct sstage *st = (struct sstage *)b;
     for (int i = 0; st->w && i < st->nw; i++) {
         sink_free(st->w[i].sink);
         os_batch_free(&st->w[i].b);
@@ -501,7 +410,33 @@ void stage_sink_free(struct sstage *st)
     free(st->w);
     free(st->q);
     aws_cred_provider_destroy(st->creds);
-    pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cv);
-    free(st);
+}
+
+static const struct stage_kind sink_kind = {
+    .name = "sink", .size = sizeof(struct sstage), .msg_size = sizeof(struct smsg), .start = start,
+    .dispatch = dispatch, .summary = print_summary, .drop_queued = drop_queued, .release = release,
+};
+
+struct sstage *stage_sink_new(const struct config *cfg, char *err, size_t errlen)
+{
+    return (struct sstage *)stage_base_new(&sink_kind, cfg, err, errlen);
+}
+
+int stage_sink_run(struct sstage *st)
+{
+    const struct config *cfg = st->b.cfg;
+    fprintf(stderr, "siemproc: sink: %d worker(s), %s -> %s %s (retry %s), batches of %zu docs / %zu KiB / %ld ms\n",
+            st->nw, st->b.topics, st->w[0].sink->kind, cfg->sink_file[0] ? cfg->sink_file : cfg->opensearch_url,
+            cfg->retry_topic, st->max_docs, st->max_bytes / 1024, cfg->batch_linger_ms);
+    return stage_base_run(&st->b);
+}
+
+void stage_sink_stop(struct sstage *st)
+{
+    stage_base_stop(&st->b);
+}
+
+void stage_sink_free(struct sstage *st)
+{
+    stage_base_free(st ? &st->b : NULL);
 }

@@ -43,6 +43,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     void *item;
+    pthread_setname_np(pthread_self(), "worker");      /* for top -H and profiles */
     while ((item = pop(w->q))) w->q->fn(w->ctx, item);
     return NULL;
 }

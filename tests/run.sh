@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   1. install build/test dependencies (Debian packages; Maven/Go/PyPI downloads happen in tests/infra)
+#   1. install build/test dependencies (Debian packages, and librdkafka 2.8.0 built from Debian's
+#      source by deploy/build-librdkafka.sh; Maven/Go/PyPI downloads happen in tests/infra)
 #   2. build with -Wall -Wextra -Werror and run the C unit/golden tests (ctest)
 #   3. rebuild with AddressSanitizer + UndefinedBehaviorSanitizer and run them again
 #   4. run every fuzz target for a short bounded time
@@ -21,6 +22,7 @@ bash deploy/install-deps.sh
 step "build (warnings are errors)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS="-Werror" >/dev/null
 cmake --build build -j"$JOBS"
+build/siemproc version
 
 step "unit and golden tests"
 (cd build && ctest --output-on-failure -j"$JOBS")

@@ -5,8 +5,9 @@
 One index pattern per index name of the schemas (log-aws-elb-*, ...) plus
 "log-*" for all of them; one dashboard per index name (its log family) and an
 overview: events over time by dataset, top actions and outcomes, top source
-IPs and their countries on a map, failed logins, findings by severity. A panel
-is only added to a family whose schemas write the fields it needs.
+IPs and their countries on a map, top user agents, failed logins, findings by
+severity. A panel is only added to a family whose schemas write the fields it
+needs.
 
 Import: `siemproc setup --dashboards-url URL` or Dashboards' Saved objects >
 Import. Usage: gen_dashboards.py [--check] [--out FILE] [--schemas DIR]
@@ -22,6 +23,9 @@ OUT = Path(__file__).with_name("siemproc-dashboards.ndjson")
 OSD_VERSION = "7.10.2"  # the saved-object migration version OpenSearch Dashboards 1.x-3.x accept
 FAILED_LOGINS = "event.category:authentication and event.outcome:failure"
 FINDINGS = "event.kind:alert"
+# What "user_agent": true adds to a type's documents (processor/useragent.c).
+USER_AGENT_FIELDS = {"user_agent.name", "user_agent.version", "user_agent.os.name", "user_agent.os.version",
+                     "user_agent.os.full", "user_agent.os.kernel", "user_agent.device.name"}
 
 
 def families(schema_dir):
@@ -34,6 +38,8 @@ def families(schema_dir):
         fam["fields"] |= set(s.get("fields", {})) | set(s.get("static", {}))
         for prefix in s.get("geoip", []):
             fam["fields"] |= {f"{prefix}.geo.location", f"{prefix}.geo.country_iso_code"}
+        if s.get("user_agent"):
+            fam["fields"] |= USER_AGENT_FIELDS
     return out
 
 
@@ -95,6 +101,9 @@ def panel_specs():
                        precision=2, useGeocentroid=True, isFilteredByCollar=True)], "", {"source.geo.location"}),
         ("top_countries", "Top source countries", "table",
          [count(), terms(2, "source.geo.country_iso_code", "bucket", 20)], "", {"source.geo.country_iso_code"}),
+        ("user_agents", "Top user agents", "table",
+         [count(), terms(2, "user_agent.name", "bucket", 20), terms(3, "user_agent.os.name", "bucket", 5)], "",
+         {"user_agent.name", "user_agent.os.name"}),
         ("failed_logins", "Failed logins", "histogram", [count(), date_hist(2), terms(3, "user.name", "group")],
          FAILED_LOGINS, {"event.outcome", "user.name"}),
         ("findings", "Findings by severity", "pie", [count(), terms(2, "event.severity", "segment", 10)], FINDINGS,

@@ -9,8 +9,8 @@ outputs share with ours agree.
 
 CLI tests run on tests/fixtures (always present): gzip by magic bytes, stdin,
 --bulk, --s3-key detection, CloudWatch Logs subscription payloads,
---log-group, exit codes, error reporting and the summary line; GeoIP with
-MaxMind's test databases from ../shared/testdata.
+--log-group, --cloudfront-realtime-fields, exit codes, error reporting and the
+summary line; GeoIP with MaxMind's test databases from ../shared/testdata.
 
 The binary is $SIEMPROC_BIN (ctest sets it), else build/siemproc.
 """
@@ -206,6 +206,13 @@ def records_of(path):
     return [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
 
 
+def write_records(path, lines):
+    """One record a line; returns path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 ALB_TYPES = {"http", "https", "h2", "ws", "wss", "grpcs"}
 # An ALB connection-log line: time, client ip, client port, listener port, ...
 CONN_LOG = re.compile(r"^\d{4}-\d\d-\d\dT\S+ [0-9A-Fa-f.:]+ \d+ \d+ ")
@@ -231,10 +238,7 @@ def elb_split(corpus, tmp_path):
         for line in records_of(src):
             groups.setdefault(elb_kind(line), []).append(line)
         for kind, lines in groups.items():
-            dest = tmp_path / kind / src.name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text("\n".join(lines) + "\n")
-            out.setdefault(kind, []).append(dest)
+            out.setdefault(kind, []).append(write_records(tmp_path / kind / src.name, lines))
     return out
 
 
@@ -256,7 +260,11 @@ def check_ids(args, files):
             seen[_id] = event_id
 
 
-def run_type(type_name, files, expect_skipped=lambda line: False):
+def none_skipped(line):
+    return False
+
+
+def run_type(type_name, files, expect_skipped=none_skipped):
     """Parse each file with --type and account for every record."""
     all_docs = []
     for f in files:
@@ -277,14 +285,6 @@ def run_type(type_name, files, expect_skipped=lambda line: False):
     return all_docs
 
 
-def test_corpus_vpcflow(corpus):
-    files = sorted((corpus / "vpcflow").glob("*.log"))
-    assert files
-    docs = run_type("vpcflowlogs", files)
-    assert all(d["event"]["dataset"] == "aws.vpcflow" for d in docs)
-    check_ids(["--type", "vpcflowlogs"], files)
-
-
 def not_a_cloudtrail_event(line):
     # The digest file record and the 3-field update-lambda fragment have no
     # eventVersion (nor eventTime/eventID): the schema's "require" skips them
@@ -292,23 +292,31 @@ def not_a_cloudtrail_event(line):
     return "eventVersion" not in json.loads(line)
 
 
-def test_corpus_cloudtrail(corpus):
-    files = sorted((corpus / "cloudtrail").rglob("*.log"))
+def check_corpus_type(type_name, files, dataset, expect_skipped=none_skipped):
+    """Every record of the files accounted for, every document of the dataset,
+    ids deterministic and unique. Returns the documents."""
     assert files
-    docs = run_type("cloudtrail", files, expect_skipped=not_a_cloudtrail_event)
-    assert all(d["event"]["dataset"] == "aws.cloudtrail" for d in docs)
-    check_ids(["--type", "cloudtrail"], files)
+    docs = run_type(type_name, files, expect_skipped)
+    assert all(d["event"]["dataset"] == dataset for d in docs)
+    check_ids(["--type", type_name], files)
+    return docs
+
+
+@pytest.mark.parametrize("subdir,type_name,dataset,expect_skipped", [
+    ("vpcflow", "vpcflowlogs", "aws.vpcflow", none_skipped),
+    ("cloudtrail", "cloudtrail", "aws.cloudtrail", not_a_cloudtrail_event),
+    ("s3access", "s3accesslog", "aws.s3access", none_skipped),
+])
+def test_corpus_type(corpus, subdir, type_name, dataset, expect_skipped):
+    check_corpus_type(type_name, sorted((corpus / subdir).rglob("*.log")), dataset, expect_skipped)
 
 
 @pytest.mark.parametrize("kind", ["alb", "nlb", "clb"])
 def test_corpus_elb(corpus, tmp_path, kind):
     files = elb_split(corpus, tmp_path).get(kind, [])
     assert files, f"no {kind} lines in the corpus"
-    docs = run_type(kind, files)
-    assert all(d["event"]["dataset"] == "aws.elb" for d in docs)
-    for d in docs:
+    for d in check_corpus_type(kind, files, "aws.elb"):
         assert "source" in d and ("ip" in d["source"] or "address" in d["source"]), d
-    check_ids(["--type", kind], files)
 
 
 def test_corpus_alb_connection_log_lines_fail(corpus, tmp_path):
@@ -323,14 +331,6 @@ def test_corpus_alb_connection_log_lines_fail(corpus, tmp_path):
         assert (r.summary["parsed"], r.summary["failed"]) == (0, n), r.summary
         for i in range(1, n + 1):
             assert f"{f}:{i}: alb: " in r.stderr
-
-
-def test_corpus_s3access(corpus):
-    files = sorted((corpus / "s3access").glob("*.log"))
-    assert files
-    docs = run_type("s3accesslog", files)
-    assert all(d["event"]["dataset"] == "aws.s3access" for d in docs)
-    check_ids(["--type", "s3accesslog"], files)
 
 
 GOLDEN_FIELDS = ["@timestamp", "source.ip", "source.port", "destination.ip", "destination.port",
@@ -364,6 +364,32 @@ def test_corpus_expected_outputs(corpus, rel, type_name):
             if field in fw and not same_value(field, fw[field], fg.get(field)):
                 diffs.append(f"record {i + 1} {field}: expected {fw[field]!r}, got {fg.get(field)!r}")
     assert not diffs, "\n".join(diffs)
+
+
+@pytest.mark.parametrize("rel", ["vpcflow/test-tgw-samples.log", "vpcflow/test-v5-all-fields.log"])
+def test_corpus_community_id_agrees_with_elastic(corpus, rel):
+    """network.community_id is the one Elastic's pipeline computes for the same
+    record. Where the two addresses are of different families (the TGW sample's
+    synthetic IPv4-to-IPv6 records) there is no flow any monitor could see, and
+    no id; Elastic's pipeline hashes them anyway."""
+    expected = json.loads((corpus / (rel + "-expected.json")).read_text())["expected"]
+    docs = Run(["--type", "vpcflowlogs", corpus / rel]).docs()
+    assert len(docs) == len(expected)
+    same, none = 0, 0
+    for i, (want, got) in enumerate(zip(expected, docs)):
+        fw, fg = flatten(want), flatten(got)
+        if "network.community_id" not in fw:
+            continue
+        families = {ipaddress.ip_address(fg[f]).version for f in ("source.ip", "destination.ip")}
+        if len(families) == 1:
+            assert fg.get("network.community_id") == fw["network.community_id"], f"record {i + 1}"
+            same += 1
+        else:
+            assert "network.community_id" not in fg, f"record {i + 1}"
+            none += 1
+    assert same >= 1
+    if "tgw" in rel:
+        assert (same, none) == (8, 2)
 
 
 def test_corpus_bulk_index_name(corpus):
@@ -580,10 +606,29 @@ def test_log_group_override(tmp_path):
     assert r.rc == 0 and r.summary["parsed"] == 2
     assert all(d["aws"]["cloudwatch"]["log_group"] == "/aws/vpcflow/prod" for d in r.docs())
     # A plain file whose path says nothing: the log group decides.
-    plain = tmp_path / "export.txt"
-    plain.write_text("\n".join(VPC_LINES) + "\n")
+    plain = write_records(tmp_path / "export.txt", VPC_LINES)
     assert Run([plain]).rc == 2
     assert Run(["--log-group", "/aws/vpcflow/prod", plain]).summary["parsed"] == 2
+
+
+def test_cloudfront_realtime_fields(tmp_path):
+    """--cloudfront-realtime-fields (the stages' cloudfront_realtime_fields): a
+    real-time log configuration with fewer fields, in its own order; without
+    it the documented order; a field CloudFront does not log is an error that
+    names the setting and the value, before any input is read."""
+    f = tmp_path / "realtime.log"
+    f.write_text("1709290200.123\t404\t198.51.100.7\t/img/x.png\n")
+    fields = "timestamp,sc-status,c-ip,cs-uri-stem"
+    r = Run(["--type", "cloudfront-realtime", "--cloudfront-realtime-fields", fields, f])
+    assert r.rc == 0 and r.summary["parsed"] == 1, r.stderr
+    d = r.docs()[0]
+    assert (d["source"]["ip"], d["http"]["response"]["status_code"], d["url"]["path"]) == ("198.51.100.7", 404, "/img/x.png")
+    assert d["@timestamp"] == "2024-03-01T10:50:00.123Z"
+    r = Run(["--type", "cloudfront-realtime", f])          # the documented 40 fields: too few columns
+    assert r.rc == 0 and (r.summary["parsed"], r.summary["failed"]) == (0, 1)
+    r = Run(["--type", "cloudfront-realtime", "--cloudfront-realtime-fields", "timestamp,sc-status,c-ipp", f])
+    assert r.rc == 2 and r.summary is None
+    assert 'cloudfront_realtime_fields: unknown field "c-ipp" in "timestamp,sc-status,c-ipp"' in r.stderr
 
 
 def test_unknown_type_exit_2():
@@ -663,12 +708,11 @@ def geoip_dir(tmp_path):
 
 
 def test_geoip_enrichment(tmp_path, geoip_dir):
-    f = tmp_path / "flows.log"
-    f.write_text("\n".join([
+    f = write_records(tmp_path / "flows.log", [
         "2 123456789012 eni-1 81.2.69.142 10.0.1.25 51234 443 6 1 60 1795837800 1795837860 ACCEPT OK",
         "2 123456789012 eni-1 1.128.0.0 10.0.1.25 51234 443 6 1 60 1795837800 1795837860 ACCEPT OK",
         "2 123456789012 eni-1 10.0.1.25 10.0.0.2 51234 53 17 1 60 1795837800 1795837860 ACCEPT OK",
-    ]) + "\n")
+    ])
     r = Run(["--type", "vpcflowlogs", "--geoip-dir", geoip_dir, f])
     assert r.rc == 0, r.stderr
     london, telstra, private = r.docs()
@@ -694,12 +738,11 @@ def test_geoip_bad_dir_exit_1(tmp_path):
 def test_values_coerced_to_ecs_types(tmp_path):
     """A long is a JSON integer in a long's range or absent; an ip field never
     holds a name."""
-    f = tmp_path / "flows.log"
-    f.write_text("\n".join([
+    f = write_records(tmp_path / "flows.log", [
         "2 123456789012 eni-1 192.0.2.1 10.0.1.25 0080 443 6 9999999999999999999 -007 1795837800 1795837860 ACCEPT OK",
         "2 123456789012 eni-1 192.0.2.1 10.0.1.25 x 443 6 9223372036854775807 0 1795837800 1795837860 ACCEPT OK",
         "2 123456789012 eni-1 host.example 10.0.1.25 1 2 6 1 1 1795837800 1795837860 ACCEPT OK",
-    ]) + "\n")
+    ])
     r = Run(["--type", "vpcflowlogs", f])
     zeros, big, name = [strict_json(line) for line in r.lines]
     assert zeros["source"]["port"] == 80 and zeros["network"]["bytes"] == -7

@@ -5,7 +5,7 @@ stopped with SIGTERM and started again, one at a time, the next only once the
 previous one is back and assigned partitions. Nothing is lost: every document
 `siemproc parse` makes of the payloads reaches the output topic (a repeated id
 carries the identical document: work redone after a rebalance, including
-partitions librdkafka 2.0.2 drops as lost, see processor/kafka_source.h), the
+partitions librdkafka before 2.10 drops as lost, see processor/kafka_source.h), the
 group's offsets end at the end of the raw topic, and every instance exits 0.
 
 Pacing: one raw message in flight per instance (--max-inflight 1, one worker)

@@ -86,6 +86,20 @@ make_seeds() {
             for fmt in 000 001 002 003 004 005 006; do printf "\\$fmt\\200%s" "$ts" > "$dir/ts-$i-$fmt"; done
             i=$((i + 1))
         done ;;
+    fuzz_useragent)
+        # one agent per seed: what each kind of rule reads
+        i=0
+        for ua in 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67' \
+                  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1' \
+                  'Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) AppleWebkit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30' \
+                  'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36' \
+                  'Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko' \
+                  '[aws-cli/2.15.30 md/awscrt#0.19.19 ua/2.0 os/linux#5.10.213 md/arch#x86_64 lang/python#3.11.8]' \
+                  'aws-sdk-kotlin/1.1.13 ua/2.0 os/linux#6.5' 'Mozilla/5.0 (compatible; ExampleBot/1.3; +https://example.com/bot)' \
+                  'cloudformation.amazonaws.com' '-'; do
+            printf '%s' "$ua" > "$dir/ua-$i"
+            i=$((i + 1))
+        done ;;
     *)
         while read -r f; do cp "$f" "$dir/$(basename "$f")-$RANDOM"; done < <(inputs | head -200) ;;
     esac

@@ -212,17 +212,11 @@ print_env() {
 }
 
 list_topics() { KAFKA_TOOL_TIMEOUT=60 tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list; }
+broker_answers() { list_topics >/dev/null 2>"$DIR/check.log"; }
 
 start() {
-    local t0 i
-    t0=$(date +%s%N)
-    local want
-    want=$(render_server_properties; echo "heap: $KAFKA_HEAP_OPTS")
-    already_running "$want" && return 0
-    install
-    require_port_free "$KAFKA_PORT"
-    require_port_free "$KAFKA_CONTROLLER_PORT"
-    mkdir -p "$DIR"
+    begin_start "$(render_server_properties; echo "heap: $KAFKA_HEAP_OPTS")" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ||
+        return 0
     if is_secure; then
         require_port_free "$KAFKA_SASL_SSL_PORT"; require_port_free "$KAFKA_SSL_PORT"
         gen_tls; echo 1 >"$DIR/secure"
@@ -230,7 +224,6 @@ start() {
         echo 0 >"$DIR/secure"
     fi
     write_config
-    echo "$want" >"$DIR/applied"
     format_storage
     # shellcheck disable=SC2086
     setsid nohup "$(java_home)/bin/java" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -238,20 +231,11 @@ start() {
         -Dlog4j2.configurationFile="$DIR/log4j2-server.properties" -Dkafka.logs.dir="$DIR" \
         -cp "$LIBS/*" kafka.Kafka "$DIR/server.properties" >"$LOGFILE" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDFILE"
-    local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-    until port_open "$KAFKA_PORT"; do
-        pid_alive "$PIDFILE" || { tail -30 "$LOGFILE" >&2; die "broker exited during start (log: $LOGFILE)"; }
-        ((SECONDS < deadline)) || { tail -30 "$LOGFILE" >&2; stop_pid "$PIDFILE" 10; die "port $KAFKA_PORT not open after ${KAFKA_START_TIMEOUT}s"; }
-        sleep 0.25
-    done
+    wait_started "port $KAFKA_PORT not open" "$KAFKA_START_TIMEOUT" 0.25 "$LOGFILE" port_open "$KAFKA_PORT"
     # The port opens before the broker has caught up with the metadata log; a
     # successful admin call proves it serves requests.
-    until list_topics >/dev/null 2>"$DIR/check.log"; do
-        pid_alive "$PIDFILE" || { tail -30 "$LOGFILE" >&2; die "broker exited during start (log: $LOGFILE)"; }
-        ((SECONDS < deadline)) || { cat "$DIR/check.log" >&2; stop_pid "$PIDFILE" 10; die "broker not answering after ${KAFKA_START_TIMEOUT}s"; }
-        sleep 1
-    done
-    log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT in $(elapsed_since "$t0")s (rss $(rss_kb "$PIDFILE") KiB)"
+    wait_started "broker not answering" "$KAFKA_START_TIMEOUT" 1 "$DIR/check.log" broker_answers
+    log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT in $(elapsed_since "$START_T0")s (rss $(rss_kb "$PIDFILE") KiB)"
     if is_secure; then
         log "SASL_SSL 127.0.0.1:$KAFKA_SASL_SSL_PORT (SCRAM-SHA-512 $KAFKA_SCRAM_USER/$KAFKA_SCRAM_PASSWORD), SSL 127.0.0.1:$KAFKA_SSL_PORT (client auth $KAFKA_SSL_CLIENT_AUTH), CA $DIR/tls/ca.pem"
     fi

@@ -157,12 +157,28 @@ ensure_test_user() {
 elapsed_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN {printf "%.1f", (e - s) / 1e9}'; }
 
 # ---- the commands of a service script (kafka.sh, opensearch.sh, s3.sh) --------
-# The script sets DIR and PIDFILE and defines start, ready, print_env and
-# install; stop and kill9 below serve unless it defines its own after sourcing.
-# shellcheck disable=SC2153  # PIDFILE and DIR are set by the service script
+# The script sets DIR, PIDFILE and LOGFILE (the server's output) and defines
+# start, ready, print_env and install; stop, kill9 and running below serve
+# unless it defines its own after sourcing.
+# shellcheck disable=SC2153  # PIDFILE, DIR and LOGFILE are set by the service script
 
 stop() { stop_pid "$PIDFILE" "${STOP_TIMEOUT:-30}"; }
 kill9() { kill9_pid "$PIDFILE"; }
+running() { pid_alive "$PIDFILE"; }
+
+# wait_started WHAT TIMEOUT INTERVAL LOG CHECK...: during start, run CHECK every
+# INTERVAL seconds until it succeeds. The server exiting meanwhile fails the start
+# with the tail of LOGFILE; TIMEOUT seconds passing stops it and fails the start
+# ("WHAT after TIMEOUTs") with the tail of LOG (LOGFILE, or what CHECK wrote).
+wait_started() {
+    local what=$1 timeout=$2 interval=$3 why=$4 deadline=$((SECONDS + $2))
+    shift 4
+    until "$@"; do
+        running || { tail -30 "$LOGFILE" >&2; die "$SVC exited during start (log: $LOGFILE)"; }
+        ((SECONDS < deadline)) || { tail -30 "$why" >&2; stop; die "$what after ${timeout}s"; }
+        sleep "$interval"
+    done
+}
 
 # already_running WANT: true, with the env printed, when the service runs with
 # the settings WANT (what its start wrote to $DIR/applied); one running with
@@ -175,6 +191,22 @@ already_running() {
     log "running with other settings: restarting"
     stop
     return 1
+}
+
+# begin_start WANT PORT...: the first steps of every start. False, with the env
+# printed, when the service already runs with the settings WANT; else it is
+# installed (install's output in INSTALLED), the ports are free, and WANT is
+# recorded in $DIR/applied. START_T0: when the start began (elapsed_since).
+# shellcheck disable=SC2034  # START_T0 and INSTALLED are for the service script
+begin_start() {
+    START_T0=$(date +%s%N)
+    already_running "$1" && return 1
+    INSTALLED=$(install) || die "install failed"
+    local want=$1 port
+    shift
+    for port; do require_port_free "$port"; done
+    mkdir -p "$DIR"
+    echo "$want" >"$DIR/applied"
 }
 
 # status: 0 with the env when the process is alive and ready, 3 when not.

@@ -21,6 +21,7 @@ OPENSEARCH_START_TIMEOUT=${OPENSEARCH_START_TIMEOUT:-120}
 DIR=$RUN_ROOT/opensearch
 PIDFILE=$DIR/run/opensearch.pid
 LAUNCHER_PID=$DIR/launcher.pid
+LOGFILE=$DIR/console.log    # the server's own logs are in $DIR/logs
 DIST=$CACHE/opensearch-$OPENSEARCH_VERSION
 URL=http://127.0.0.1:$OPENSEARCH_PORT
 
@@ -101,20 +102,13 @@ healthy() { health "$@" | grep -qE '"status":"(green|yellow)"'; }
 ready() { healthy 1s; }
 
 start() {
-    local t0 home
-    t0=$(date +%s%N)
-    local want
-    want=$(render_yml; echo "heap: $OPENSEARCH_HEAP")
-    already_running "$want" && return 0
-    install
-    require_port_free "$OPENSEARCH_PORT"
-    require_port_free "$OPENSEARCH_TRANSPORT_PORT"
+    local home
+    begin_start "$(render_yml; echo "heap: $OPENSEARCH_HEAP")" "$OPENSEARCH_PORT" "$OPENSEARCH_TRANSPORT_PORT" ||
+        return 0
     ensure_test_user
-    mkdir -p "$DIR"
     chmod 755 "$RUN_ROOT" "$DIR"
     home=$(home_dir)
     write_config "$home"
-    echo "$want" >"$DIR/applied"
     mkdir -p "$DIR/data" "$DIR/logs" "$DIR/run"
     [[ $(id -u) -ne 0 ]] || chown -R "$TEST_USER:" "$DIR/config" "$DIR/data" "$DIR/logs" "$DIR/run"
     rm -f "$PIDFILE"
@@ -122,22 +116,15 @@ start() {
     [[ $(id -u) -ne 0 ]] || as=(runuser -u "$TEST_USER" --)
     setsid nohup "${as[@]}" env OPENSEARCH_JAVA_HOME="$(java_home)" OPENSEARCH_PATH_CONF="$DIR/config" \
         OPENSEARCH_JAVA_OPTS="-Xms$OPENSEARCH_HEAP -Xmx$OPENSEARCH_HEAP" TMPDIR="$DIR/run" \
-        "$home/bin/opensearch" -p "$PIDFILE" >"$DIR/console.log" 2>&1 </dev/null 9>&- &
+        "$home/bin/opensearch" -p "$PIDFILE" >"$LOGFILE" 2>&1 </dev/null 9>&- &
     echo $! >"$LAUNCHER_PID"
-    local deadline=$((SECONDS + OPENSEARCH_START_TIMEOUT))
-    until healthy 1s; do
-        if ! pid_alive "$LAUNCHER_PID" && ! pid_alive "$PIDFILE"; then
-            tail -30 "$DIR/console.log" >&2; die "OpenSearch exited during start (logs: $DIR/console.log, $DIR/logs)"
-        fi
-        if ((SECONDS >= deadline)); then
-            tail -30 "$DIR/console.log" >&2; stop_pid "$PIDFILE" 20; stop_pid "$LAUNCHER_PID" 5
-            die "OpenSearch not healthy after ${OPENSEARCH_START_TIMEOUT}s"
-        fi
-        sleep 0.5
-    done
-    log "OpenSearch $OPENSEARCH_VERSION ready on $URL in $(elapsed_since "$t0")s (rss $(rss_kb "$PIDFILE") KiB, heap $OPENSEARCH_HEAP, write queue $OPENSEARCH_WRITE_QUEUE)"
+    wait_started "OpenSearch not healthy" "$OPENSEARCH_START_TIMEOUT" 0.5 "$LOGFILE" healthy 1s
+    log "OpenSearch $OPENSEARCH_VERSION ready on $URL in $(elapsed_since "$START_T0")s (rss $(rss_kb "$PIDFILE") KiB, heap $OPENSEARCH_HEAP, write queue $OPENSEARCH_WRITE_QUEUE)"
     print_env
 }
+
+# The launcher script starts the JVM, which writes PIDFILE: either may be the one alive.
+running() { pid_alive "$LAUNCHER_PID" || pid_alive "$PIDFILE"; }
 
 stop() {
     stop_pid "$PIDFILE" 30

@@ -96,18 +96,13 @@ ready() {
 }
 
 start() {
-    local t0 impl i
-    t0=$(date +%s%N)
-    local want="$S3_IMPL $S3_PORT $S3_CONSOLE_PORT $S3_ACCESS_KEY $S3_SECRET_KEY $S3_REGION"
-    already_running "$want" && return 0
-    impl=$(install)
-    require_port_free "$S3_PORT"
+    begin_start "$S3_IMPL $S3_PORT $S3_CONSOLE_PORT $S3_ACCESS_KEY $S3_SECRET_KEY $S3_REGION" "$S3_PORT" || return 0
+    local impl=$INSTALLED
     # Each server has its own on-disk layout, so s3proxy gets a dir of its own.
     local data=$DIR/data
     [[ $impl == minio ]] || data=$DIR/data-$impl
     mkdir -p "$data"
     echo "$impl" >"$DIR/impl"
-    echo "$want" >"$DIR/applied"
     if [[ $impl == minio ]]; then
         require_port_free "$S3_CONSOLE_PORT"
         MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY \
@@ -130,13 +125,8 @@ EOF
             --properties "$DIR/s3proxy.conf" >"$LOGFILE" 2>&1 </dev/null 9>&- &
     fi
     echo $! >"$PIDFILE"
-    for ((i = 0; i < S3_START_TIMEOUT * 4; i++)); do
-        pid_alive "$PIDFILE" || { tail -20 "$LOGFILE" >&2; die "$impl exited during start (log: $LOGFILE)"; }
-        ready && break
-        sleep 0.25
-    done
-    ready || { tail -20 "$LOGFILE" >&2; stop_pid "$PIDFILE" 10; die "$impl not ready after ${S3_START_TIMEOUT}s"; }
-    log "$impl ready on $S3_ENDPOINT in $(elapsed_since "$t0")s (rss $(rss_kb "$PIDFILE") KiB)"
+    wait_started "$impl not ready" "$S3_START_TIMEOUT" 0.25 "$LOGFILE" ready
+    log "$impl ready on $S3_ENDPOINT in $(elapsed_since "$START_T0")s (rss $(rss_kb "$PIDFILE") KiB)"
     log "credentials: access key $S3_ACCESS_KEY, secret $S3_SECRET_KEY, region $S3_REGION"
     print_env
 }

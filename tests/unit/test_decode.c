@@ -1,5 +1,7 @@
 /* decode: plain and gzip input, fed whole, in chunks and byte by byte;
- * concatenated members; truncated and corrupt streams are errors. */
+ * concatenated members; truncated and corrupt streams are errors; one
+ * decoder restarted for object after object (whatever state the previous
+ * one ended in) decodes each like a new one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +248,50 @@ static void test_stop(void)
     free(text);
 }
 
+/* Feed one object to a decoder restarted for it; the rc of feed or finish. */
+static int restarted(struct decoder *d, struct sink *s, const char *in, size_t n, size_t chunk)
+{
+    decoder_restart(d);
+    s->data.len = 0;
+    s->calls = 0;
+    int rc = 0;
+    for (size_t off = 0; off < n && rc == 0; off += chunk)
+        rc = decoder_feed(d, in + off, n - off < chunk ? n - off : chunk);
+    return rc ? rc : decoder_finish(d);
+}
+
+static void test_restart(void)
+{
+    char *text = sample_text(300000);
+    buf_t gz, bad;
+    buf_init(&gz);
+    buf_init(&bad);
+    gzip(text, 300000, &gz);
+    buf_append(&bad, gz.data, gz.len);
+    bad.data[gz.len / 2] ^= 0x55;
+    struct sink s = { 0 };
+    struct decoder d;
+    decoder_init(&d, collect, &s);
+    CHECK_INT(restarted(&d, &s, gz.data, gz.len, 4096), 0);
+    CHECK(same(&s.data, text, 300000));
+    CHECK_INT(restarted(&d, &s, text, 5000, 333), 0);              /* plain after gzip */
+    CHECK(same(&s.data, text, 5000));
+    CHECK_INT(restarted(&d, &s, bad.data, bad.len, 4096), -1);     /* a corrupt one ... */
+    CHECK_INT(restarted(&d, &s, gz.data, gz.len / 3, 4096), -1);   /* ... a truncated one ... */
+    s.stop_after = 1;
+    CHECK_INT(restarted(&d, &s, gz.data, gz.len, 4096), 7);        /* ... one stopped half-way ... */
+    s.stop_after = 0;
+    CHECK_INT(restarted(&d, &s, gz.data, gz.len, 1000), 0);        /* ... and the next is whole again */
+    CHECK(same(&s.data, text, 300000));
+    CHECK_INT(d.in_bytes, gz.len);
+    CHECK_INT(d.out_bytes, 300000);
+    decoder_free(&d);
+    buf_free(&s.data);
+    buf_free(&gz);
+    buf_free(&bad);
+    free(text);
+}
+
 int main(void)
 {
     test_plain();
@@ -254,5 +300,6 @@ int main(void)
     test_truncated();
     test_corrupt();
     test_stop();
+    test_restart();
     return tl_done();
 }

@@ -37,26 +37,56 @@ static const char *str_at(json_t *j, const char *path)
     return cur && json_is_string(cur) ? json_string_value(cur) : NULL;
 }
 
-static void test_nesting(void)
+#define N(a) (sizeof (a) / sizeof (a)[0])
+
+struct field { const char *path; int kind, array; const char *v; };
+struct want { const char *path, *v; };
+
+/* A fresh document of these fields. */
+static void set_fields(const struct field *f, size_t n)
 {
     doc_reset(&d);
-    add("source.port", DV_NUM, 0, "443");
-    add("@timestamp", DV_STR, 0, "2026-11-28T03:51:22.000Z");
-    add("source.ip", DV_STR, 0, "192.0.2.1");
-    add("aws.vpcflow.version", DV_STR, 0, "5");
-    add("source.geo.country_iso_code", DV_STR, 0, "SE");
-    add("destination.ip", DV_STR, 0, "198.51.100.7");
-    add("event.kind", DV_STR, 0, "event");
-    add("aws.vpcflow.tcp_flags", DV_STR, 0, "2");
-    add("source.geo.location", DV_RAW, 0, "{\"lat\":58.4167,\"lon\":15.6167}");
-    add("network.bytes", DV_NUM, 0, "1024");
-    add("event.outcome", DV_STR, 0, "success");
-    json_t *j = emit();
+    for (size_t i = 0; i < n; i++)
+        add(f[i].path, f[i].kind, f[i].array, f[i].v);
+}
+
+static json_t *emit_fields(const struct field *f, size_t n)
+{
+    set_fields(f, n);
+    return emit();
+}
+
+/* Each path holds that string. */
+static void check_strings(json_t *j, const struct want *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        CHECK_STR(str_at(j, w[i].path), w[i].v);
+}
+
+static void test_nesting(void)
+{
+    static const struct field fields[] = {
+        {"source.port", DV_NUM, 0, "443"},
+        {"@timestamp", DV_STR, 0, "2026-11-28T03:51:22.000Z"},
+        {"source.ip", DV_STR, 0, "192.0.2.1"},
+        {"aws.vpcflow.version", DV_STR, 0, "5"},
+        {"source.geo.country_iso_code", DV_STR, 0, "SE"},
+        {"destination.ip", DV_STR, 0, "198.51.100.7"},
+        {"event.kind", DV_STR, 0, "event"},
+        {"aws.vpcflow.tcp_flags", DV_STR, 0, "2"},
+        {"source.geo.location", DV_RAW, 0, "{\"lat\":58.4167,\"lon\":15.6167}"},
+        {"network.bytes", DV_NUM, 0, "1024"},
+        {"event.outcome", DV_STR, 0, "success"},
+    };
+    static const struct want strings[] = {
+        {"source.ip", "192.0.2.1"},
+        {"source.geo.country_iso_code", "SE"},
+        {"aws.vpcflow.tcp_flags", "2"},
+        {"event.outcome", "success"},
+    };
+    json_t *j = emit_fields(fields, N(fields));
     CHECK_INT(json_object_size(j), 6);       /* @timestamp aws destination event network source */
-    CHECK_STR(str_at(j, "source.ip"), "192.0.2.1");
-    CHECK_STR(str_at(j, "source.geo.country_iso_code"), "SE");
-    CHECK_STR(str_at(j, "aws.vpcflow.tcp_flags"), "2");
-    CHECK_STR(str_at(j, "event.outcome"), "success");
+    check_strings(j, strings, N(strings));
     json_t *port = json_object_get(json_object_get(j, "source"), "port");
     CHECK(json_is_integer(port) && json_integer_value(port) == 443);
     json_t *loc = json_object_get(json_object_get(json_object_get(j, "source"), "geo"), "location");
@@ -68,15 +98,16 @@ static void test_nesting(void)
 
 static void test_arrays(void)
 {
-    doc_reset(&d);
-    add("related.ip", DV_STR, 1, "192.0.2.1");
-    add("event.category", DV_STR, 1, "network");
-    add("related.ip", DV_STR, 1, "198.51.100.7");
-    add("related.ip", DV_STR, 1, "192.0.2.1");           /* duplicate */
-    add("related.user", DV_STR, 1, "alice");              /* one value: still an array */
-    add("related.ip", DV_STR, 1, "2001:db8::1");
-    add("related.ip", DV_STR, 1, "198.51.100.7");         /* duplicate */
-    json_t *j = emit();
+    static const struct field fields[] = {
+        {"related.ip", DV_STR, 1, "192.0.2.1"},
+        {"event.category", DV_STR, 1, "network"},
+        {"related.ip", DV_STR, 1, "198.51.100.7"},
+        {"related.ip", DV_STR, 1, "192.0.2.1"},           /* duplicate */
+        {"related.user", DV_STR, 1, "alice"},             /* one value: still an array */
+        {"related.ip", DV_STR, 1, "2001:db8::1"},
+        {"related.ip", DV_STR, 1, "198.51.100.7"},        /* duplicate */
+    };
+    json_t *j = emit_fields(fields, N(fields));
     json_t *ips = json_object_get(json_object_get(j, "related"), "ip");
     CHECK(json_is_array(ips));
     CHECK_INT(json_array_size(ips), 3);
@@ -88,58 +119,64 @@ static void test_arrays(void)
     CHECK(json_is_array(json_object_get(json_object_get(j, "event"), "category")));
     json_decref(j);
     /* A scalar field added twice: the first value wins, no array. */
-    doc_reset(&d);
-    add("user.name", DV_STR, 0, "first");
-    add("user.name", DV_STR, 0, "second");
-    j = emit();
+    static const struct field twice[] = {{"user.name", DV_STR, 0, "first"}, {"user.name", DV_STR, 0, "second"}};
+    j = emit_fields(twice, N(twice));
     CHECK_STR(str_at(j, "user.name"), "first");
     json_decref(j);
 }
 
 static void test_conflicts(void)
 {
-    doc_reset(&d);
-    add("aws.cloudtrail.request_parameters.bucket", DV_STR, 0, "b1");
-    add("aws.cloudtrail.request_parameters", DV_STR, 0, "{...}");
-    add("aws.cloudtrail.request_parameters.key", DV_STR, 0, "k1");
-    add("aws.cloudtrail.request_parameters.a.b", DV_STR, 0, "deep");
-    add("aws.cloudtrail.request_parameters_x", DV_STR, 0, "sibling");
-    add("aws.cloudtrail.event_type", DV_STR, 0, "AwsApiCall");
-    json_t *j = emit();
+    static const struct field fields[] = {
+        {"aws.cloudtrail.request_parameters.bucket", DV_STR, 0, "b1"},
+        {"aws.cloudtrail.request_parameters", DV_STR, 0, "{...}"},
+        {"aws.cloudtrail.request_parameters.key", DV_STR, 0, "k1"},
+        {"aws.cloudtrail.request_parameters.a.b", DV_STR, 0, "deep"},
+        {"aws.cloudtrail.request_parameters_x", DV_STR, 0, "sibling"},
+        {"aws.cloudtrail.event_type", DV_STR, 0, "AwsApiCall"},
+    };
     /* The value at the parent path wins; its would-be children are dropped and counted. */
-    CHECK_STR(str_at(j, "aws.cloudtrail.request_parameters"), "{...}");
-    CHECK_STR(str_at(j, "aws.cloudtrail.request_parameters_x"), "sibling");
-    CHECK_STR(str_at(j, "aws.cloudtrail.event_type"), "AwsApiCall");
+    static const struct want strings[] = {
+        {"aws.cloudtrail.request_parameters", "{...}"},
+        {"aws.cloudtrail.request_parameters_x", "sibling"},
+        {"aws.cloudtrail.event_type", "AwsApiCall"},
+    };
+    json_t *j = emit_fields(fields, N(fields));
+    check_strings(j, strings, N(strings));
     CHECK_INT(d.conflicts, 3);
     json_decref(j);
     doc_reset(&d);
     CHECK_INT(d.conflicts, 0);
-    add("a", DV_STR, 0, "x");
-    add("a.b", DV_STR, 0, "y");
-    add("ab", DV_STR, 0, "z");
-    j = emit();
-    CHECK_STR(str_at(j, "a"), "x");
-    CHECK_STR(str_at(j, "ab"), "z");
+    static const struct field short_paths[] = {{"a", DV_STR, 0, "x"}, {"a.b", DV_STR, 0, "y"}, {"ab", DV_STR, 0, "z"}};
+    static const struct want short_strings[] = {{"a", "x"}, {"ab", "z"}};
+    j = emit_fields(short_paths, N(short_paths));
+    check_strings(j, short_strings, N(short_strings));
     CHECK_INT(d.conflicts, 1);
     json_decref(j);
 }
 
 static void test_escaping(void)
 {
-    doc_reset(&d);
-    add("a.quote", DV_STR, 0, "say \"hi\" \\o/");
-    add("a.ctl", DV_STR, 0, "tab\there\nnew\rline\x01\x1f");
-    add("a.utf8", DV_STR, 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-    add("a.bad", DV_STR, 0, "x\xff\xfey\xc3(z\xed\xa0\x80!\xc0\xaf");
-    add("a.truncated", DV_STR, 0, "end\xe2\x82");
-    add("a.jstr", DV_JSTR, 0, "already \\\"escaped\\\" \\u00e9");
-    add("a.num", DV_NUM, 0, "-1.5e3");
-    add("a.bool", DV_BOOL, 0, "true");
+    static const struct field fields[] = {
+        {"a.quote", DV_STR, 0, "say \"hi\" \\o/"},
+        {"a.ctl", DV_STR, 0, "tab\there\nnew\rline\x01\x1f"},
+        {"a.utf8", DV_STR, 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"a.bad", DV_STR, 0, "x\xff\xfey\xc3(z\xed\xa0\x80!\xc0\xaf"},
+        {"a.truncated", DV_STR, 0, "end\xe2\x82"},
+        {"a.jstr", DV_JSTR, 0, "already \\\"escaped\\\" \\u00e9"},
+        {"a.num", DV_NUM, 0, "-1.5e3"},
+        {"a.bool", DV_BOOL, 0, "true"},
+    };
+    /* Valid text comes back as it went in. */
+    static const struct want strings[] = {
+        {"a.quote", "say \"hi\" \\o/"},
+        {"a.ctl", "tab\there\nnew\rline\x01\x1f"},
+        {"a.utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+    };
+    set_fields(fields, N(fields));
     doc_add(&d, "a.nul", DV_STR, 0, "a\0b", 3);
     json_t *j = emit();
-    CHECK_STR(str_at(j, "a.quote"), "say \"hi\" \\o/");
-    CHECK_STR(str_at(j, "a.ctl"), "tab\there\nnew\rline\x01\x1f");
-    CHECK_STR(str_at(j, "a.utf8"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    check_strings(j, strings, N(strings));
     /* Each invalid byte becomes U+FFFD; valid neighbours survive. */
     const char *bad = str_at(j, "a.bad");
     CHECK(bad && strncmp(bad, "x\xef\xbf\xbd\xef\xbf\xbdy", 8) == 0);

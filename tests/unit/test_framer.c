@@ -1,6 +1,8 @@
 /* framer: lines, multiline and JSON framing. Every input is also fed split at
  * every byte (and byte by byte): framing must not depend on chunk boundaries.
- * A 200 MB {"Records":[...]} document checks that memory stays bounded. */
+ * A 200 MB {"Records":[...]} document checks that memory stays bounded. A
+ * restarted framer frames the next stream like a new one, keeping its
+ * buffer's memory unless one huge record grew it. */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,18 +83,90 @@ static void check_framing(enum framing mode, const char *key, const regex_t *re,
     CHECK_INT(r.rc, want_rc);
 }
 
-static void test_lines(void)
+/* Input, framing, and the records it must give ("line:text" joined by '|'). */
+static const struct framing_case {
+    enum framing mode;
+    const char *key;     /* JSON split key */
+    const char *in, *want;
+    int rc;              /* framer_feed/framer_finish result */
+} framing_cases[] = {
+    /* Lines. */
+    {FRAME_LINES, NULL, "a\nb\r\nc", "1:a|2:b|3:c", 0},
+    {FRAME_LINES, NULL, "a\nb\n", "1:a|2:b", 0},
+    {FRAME_LINES, NULL, "a\n\n\r\nb", "1:a|2:|3:|4:b", 0},
+    {FRAME_LINES, NULL, "", "", 0},
+    {FRAME_LINES, NULL, "\n", "1:", 0},
+    {FRAME_LINES, NULL, "only", "1:only", 0},
+    {FRAME_LINES, NULL, "x\r", "1:x", 0},
+    {FRAME_LINES, NULL,
+     "version account-id\n2 123456789012 eni-1 ACCEPT OK\r\n2 123456789012 eni-2 REJECT OK",
+     "1:version account-id|2:2 123456789012 eni-1 ACCEPT OK|3:2 123456789012 eni-2 REJECT OK", 0},
+    /* Multiline: a record starts at each line the first-line regex matches. */
+    {FRAME_MULTILINE, NULL,
+     "2024-01-01 a\n  cont1\n\tcont2\n2024-01-02 b\n2024-01-03 c\r\n  cont\r\n",
+     "1:2024-01-01 a\n  cont1\n\tcont2|4:2024-01-02 b|5:2024-01-03 c\n  cont", 0},
+    /* Lines before the first first-line make a record of their own. */
+    {FRAME_MULTILINE, NULL, "orphan\nmore\n2024-01-01 x\nend", "1:orphan\nmore|3:2024-01-01 x\nend", 0},
+    /* No final newline; trailing blank lines are not part of the record. */
+    {FRAME_MULTILINE, NULL, "2024-01-01 a\n\n\n", "1:2024-01-01 a", 0},
+    {FRAME_MULTILINE, NULL, "2024-01-01 a\n\nb\n", "1:2024-01-01 a\n\nb", 0},
+    {FRAME_MULTILINE, NULL, "", "", 0},
+    /* JSON Lines and pretty-printed JSON documents. */
+    {FRAME_JSON, "Records", "{\"a\":1}\n{\"b\":2}\n", "1:{\"a\":1}|2:{\"b\":2}", 0},
+    {FRAME_JSON, "Records",
+     "{\n  \"a\": 1,\n  \"b\": [1, 2]\n}\n{\n  \"c\": 3\n}",
+     "1:{\n  \"a\": 1,\n  \"b\": [1, 2]\n}|5:{\n  \"c\": 3\n}", 0},
+    {FRAME_JSON, NULL, "{\"a\":1}{\"b\":2}", "1:{\"a\":1}|1:{\"b\":2}", 0},
+    /* {"Records":[...]} is split into its elements; strings hide brackets and quotes. */
+    {FRAME_JSON, "Records",
+     "{\"Records\":[{\"a\":1},\n {\"b\":{\"c\":[1,2]}},{\"d\":\"x}]\\\"{\"}]}",
+     "1:{\"a\":1}|2:{\"b\":{\"c\":[1,2]}}|2:{\"d\":\"x}]\\\"{\"}", 0},
+    {FRAME_JSON, "Records",
+     "{ \"Records\" : [ { \"a\" : 1 } ] }\n{\"Records\":[{\"b\":2}]}",
+     "1:{ \"a\" : 1 }|2:{\"b\":2}", 0},
+    /* Records nested deeper is not the split key; other top-level members are not records. */
+    {FRAME_JSON, "Records", "{\"x\":{\"Records\":[1]},\"Records\":[{\"a\":1}],\"y\":[{\"z\":1}]}", "1:{\"a\":1}", 0},
+    {FRAME_JSON, "Records", "{\"Records\":{\"a\":1}}", "1:{\"Records\":{\"a\":1}}", 0},
+    {FRAME_JSON, "Records", "{\"k\":\"Records\",\"v\":[{\"a\":1}]}", "1:{\"k\":\"Records\",\"v\":[{\"a\":1}]}", 0},
+    {FRAME_JSON, "Records", "{\"Records\":[]}", "", 0},
+    {FRAME_JSON, NULL, "{\"Records\":[{\"a\":1}]}", "1:{\"Records\":[{\"a\":1}]}", 0},
+    /* Top-level arrays: each element is a record. */
+    {FRAME_JSON, "Records", "[{\"a\":1},\n{\"b\":[2]}]", "1:{\"a\":1}|2:{\"b\":[2]}", 0},
+    {FRAME_JSON, "Records", "[]\n[ ]", "", 0},
+    /* Scalar elements are records too (the parser will reject them), never dropped. */
+    {FRAME_JSON, "Records", "{\"Records\":[1, \"two\" ,{\"c\":3},null]}", "1:1|1:\"two\"|1:{\"c\":3}|1:null", 0},
+    {FRAME_JSON, "Records", "[ 1 , \"a,]\" ]", "1:1|1:\"a,]\"", 0},
+    {FRAME_JSON, NULL, "[\"a\",\"b\",\"c\"]", "1:\"a\"|1:\"b\"|1:\"c\"", 0},
+    /* Bytes that start no value: the rest of their line is one bad record. */
+    {FRAME_JSON, "Records",
+     "garbage here\n{\"a\":1}\n\"str\"\n}\n{\"b\":2}",
+     "1:garbage here|2:{\"a\":1}|3:\"str\"|4:}|5:{\"b\":2}", 0},
+    {FRAME_JSON, "Records", "{\"a\":1} trailing", "1:{\"a\":1}|1:trailing", 0},
+    /* A string with a raw newline still counts lines. */
+    {FRAME_JSON, NULL, "{\"a\":\"x\ny\"}\n{\"b\":1}", "1:{\"a\":\"x\ny\"}|3:{\"b\":1}", 0},
+    /* Deep inside an element: quotes after runs of backslashes, brackets in
+     * strings, line breaks in strings and between values. */
+    {FRAME_JSON, "Records",
+     "{\"Records\":[{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]},\n{\"f\":{\n}}]}\n{\"g\":1}",
+     "1:{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]}|4:{\"f\":{\n}}|6:{\"g\":1}", 0},
+    /* A top-level key without its colon: the nested colon still ends it. */
+    {FRAME_JSON, "Records", "{\"Records\" {\"x\":1} :[{\"a\":1}]}", "1:{\"Records\" {\"x\":1} :[{\"a\":1}]}", 0},
+    /* JSON cut short: the records before the cut, then an error. */
+    {FRAME_JSON, "Records", "{\"Records\":[{\"a\":1},{\"b\":", "1:{\"a\":1}", -1},
+    {FRAME_JSON, "Records", "{\"a\":\"unterminated", "", -1},
+    {FRAME_JSON, "Records", "{\"a\":1}\n{", "1:{\"a\":1}", -1},
+    {FRAME_JSON, "Records", "[1,2", "1:1", -1},
+};
+
+static void test_framing_cases(void)
 {
-    check_framing(FRAME_LINES, NULL, NULL, "a\nb\r\nc", "1:a|2:b|3:c", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "a\nb\n", "1:a|2:b", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "a\n\n\r\nb", "1:a|2:|3:|4:b", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "", "", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "\n", "1:", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "only", "1:only", 0);
-    check_framing(FRAME_LINES, NULL, NULL, "x\r", "1:x", 0);
-    check_framing(FRAME_LINES, NULL, NULL,
-                  "version account-id\n2 123456789012 eni-1 ACCEPT OK\r\n2 123456789012 eni-2 REJECT OK",
-                  "1:version account-id|2:2 123456789012 eni-1 ACCEPT OK|3:2 123456789012 eni-2 REJECT OK", 0);
+    regex_t re;
+    CHECK_INT(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2} ", REG_EXTENDED | REG_NOSUB), 0);
+    for (size_t i = 0; i < sizeof framing_cases / sizeof framing_cases[0]; i++) {
+        const struct framing_case *c = &framing_cases[i];
+        check_framing(c->mode, c->key, c->mode == FRAME_MULTILINE ? &re : NULL, c->in, c->want, c->rc);
+    }
+    regfree(&re);
 }
 
 static void test_lines_limits(void)
@@ -119,73 +193,8 @@ static void test_lines_limits(void)
     buf_free(&s.text);
 }
 
-static void test_multiline(void)
-{
-    regex_t re;
-    CHECK_INT(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2} ", REG_EXTENDED | REG_NOSUB), 0);
-    check_framing(FRAME_MULTILINE, NULL, &re,
-                  "2024-01-01 a\n  cont1\n\tcont2\n2024-01-02 b\n2024-01-03 c\r\n  cont\r\n",
-                  "1:2024-01-01 a\n  cont1\n\tcont2|4:2024-01-02 b|5:2024-01-03 c\n  cont", 0);
-    /* Lines before the first first-line make a record of their own. */
-    check_framing(FRAME_MULTILINE, NULL, &re, "orphan\nmore\n2024-01-01 x\nend", "1:orphan\nmore|3:2024-01-01 x\nend", 0);
-    /* No final newline; trailing blank lines are not part of the record. */
-    check_framing(FRAME_MULTILINE, NULL, &re, "2024-01-01 a\n\n\n", "1:2024-01-01 a", 0);
-    check_framing(FRAME_MULTILINE, NULL, &re, "2024-01-01 a\n\nb\n", "1:2024-01-01 a\n\nb", 0);
-    check_framing(FRAME_MULTILINE, NULL, &re, "", "", 0);
-    regfree(&re);
-}
-
-static void test_json(void)
-{
-    /* JSON Lines and pretty-printed documents. */
-    check_framing(FRAME_JSON, "Records", NULL, "{\"a\":1}\n{\"b\":2}\n", "1:{\"a\":1}|2:{\"b\":2}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{\n  \"a\": 1,\n  \"b\": [1, 2]\n}\n{\n  \"c\": 3\n}",
-                  "1:{\n  \"a\": 1,\n  \"b\": [1, 2]\n}|5:{\n  \"c\": 3\n}", 0);
-    check_framing(FRAME_JSON, NULL, NULL, "{\"a\":1}{\"b\":2}", "1:{\"a\":1}|1:{\"b\":2}", 0);
-    /* {"Records":[...]} is split into its elements; strings hide brackets and quotes. */
-    check_framing(FRAME_JSON, "Records", NULL,
-                  "{\"Records\":[{\"a\":1},\n {\"b\":{\"c\":[1,2]}},{\"d\":\"x}]\\\"{\"}]}",
-                  "1:{\"a\":1}|2:{\"b\":{\"c\":[1,2]}}|2:{\"d\":\"x}]\\\"{\"}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{ \"Records\" : [ { \"a\" : 1 } ] }\n{\"Records\":[{\"b\":2}]}",
-                  "1:{ \"a\" : 1 }|2:{\"b\":2}", 0);
-    /* Records nested deeper is not the split key; other top-level members are not records. */
-    check_framing(FRAME_JSON, "Records", NULL, "{\"x\":{\"Records\":[1]},\"Records\":[{\"a\":1}],\"y\":[{\"z\":1}]}",
-                  "1:{\"a\":1}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\":{\"a\":1}}", "1:{\"Records\":{\"a\":1}}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"k\":\"Records\",\"v\":[{\"a\":1}]}",
-                  "1:{\"k\":\"Records\",\"v\":[{\"a\":1}]}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\":[]}", "", 0);
-    check_framing(FRAME_JSON, NULL, NULL, "{\"Records\":[{\"a\":1}]}", "1:{\"Records\":[{\"a\":1}]}", 0);
-    /* Top-level arrays: each element is a record. */
-    check_framing(FRAME_JSON, "Records", NULL, "[{\"a\":1},\n{\"b\":[2]}]", "1:{\"a\":1}|2:{\"b\":[2]}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "[]\n[ ]", "", 0);
-    /* Scalar elements are records too (the parser will reject them), never dropped. */
-    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\":[1, \"two\" ,{\"c\":3},null]}",
-                  "1:1|1:\"two\"|1:{\"c\":3}|1:null", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "[ 1 , \"a,]\" ]", "1:1|1:\"a,]\"", 0);
-    check_framing(FRAME_JSON, NULL, NULL, "[\"a\",\"b\",\"c\"]", "1:\"a\"|1:\"b\"|1:\"c\"", 0);
-    /* Bytes that start no value: the rest of their line is one bad record. */
-    check_framing(FRAME_JSON, "Records", NULL, "garbage here\n{\"a\":1}\n\"str\"\n}\n{\"b\":2}",
-                  "1:garbage here|2:{\"a\":1}|3:\"str\"|4:}|5:{\"b\":2}", 0);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"a\":1} trailing", "1:{\"a\":1}|1:trailing", 0);
-    /* A string with a raw newline still counts lines. */
-    check_framing(FRAME_JSON, NULL, NULL, "{\"a\":\"x\ny\"}\n{\"b\":1}", "1:{\"a\":\"x\ny\"}|3:{\"b\":1}", 0);
-    /* Deep inside an element: quotes after runs of backslashes, brackets in
-     * strings, line breaks in strings and between values. */
-    check_framing(FRAME_JSON, "Records", NULL,
-                  "{\"Records\":[{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]},\n{\"f\":{\n}}]}\n{\"g\":1}",
-                  "1:{\"a\":{\"b\":\"\\\\\",\"c\":\"\\\\\\\"}]\"},\n\"d\":[\"x\ny\",{\"e\":[]}]}|4:{\"f\":{\n}}|6:{\"g\":1}", 0);
-    /* A top-level key without its colon: the nested colon still ends it. */
-    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\" {\"x\":1} :[{\"a\":1}]}",
-                  "1:{\"Records\" {\"x\":1} :[{\"a\":1}]}", 0);
-}
-
 static void test_json_truncated(void)
 {
-    check_framing(FRAME_JSON, "Records", NULL, "{\"Records\":[{\"a\":1},{\"b\":", "1:{\"a\":1}", -1);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"a\":\"unterminated", "", -1);
-    check_framing(FRAME_JSON, "Records", NULL, "{\"a\":1}\n{", "1:{\"a\":1}", -1);
-    check_framing(FRAME_JSON, "Records", NULL, "[1,2", "1:1", -1);
     struct result r;
     const char *in = "{\"a\":1}\n\n{\"b\":[";
     frame(FRAME_JSON, NULL, NULL, in, strlen(in), NULL, 0, &r);
@@ -280,13 +289,41 @@ static void test_json_bounded_memory(void)
     buf_free(&pending);
 }
 
+static void test_restart(void)
+{
+    struct seen s = { 0 };
+    buf_init(&s.text);
+    struct framer f;
+    framer_init(&f, FRAME_JSON, "Records", NULL, collect, &s);
+    const char *half = "{\"Records\":[{\"a\":1},{\"b\":";
+    CHECK_INT(framer_feed(&f, half, strlen(half)), 0);             /* ends mid-record: bytes left in acc */
+    size_t cap = f.acc.cap;
+    CHECK(cap > 0);
+    framer_restart(&f, FRAME_LINES, NULL, NULL, collect, &s);
+    CHECK_INT(f.acc.cap, cap);                                      /* the memory is kept ... */
+    s.n = 0;
+    buf_reset(&s.text);
+    const char *lines = "x\ny\n";
+    CHECK_INT(framer_feed(&f, lines, strlen(lines)), 0);
+    CHECK_INT(framer_finish(&f), 0);
+    CHECK_STR(buf_cstr(&s.text), "1:x|2:y");                         /* ... nothing of the old stream is */
+    size_t big = (5u << 20) + 1;
+    char *rec = malloc(big);
+    memset(rec, 'z', big);
+    CHECK_INT(framer_feed(&f, rec, big), 0);                        /* one line longer than what is kept */
+    framer_restart(&f, FRAME_LINES, NULL, NULL, collect, &s);
+    CHECK_INT(f.acc.cap, 0);
+    framer_free(&f);
+    buf_free(&s.text);
+    free(rec);
+}
+
 int main(void)
 {
-    test_lines();
+    test_framing_cases();
     test_lines_limits();
-    test_multiline();
-    test_json();
     test_json_truncated();
     test_json_bounded_memory();
+    test_restart();
     return tl_done();
 }

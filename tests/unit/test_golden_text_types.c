@@ -1,6 +1,8 @@
 /* Golden tests for the text-format log types: cloudfront-standard and
  * -realtime, rds-mysql-{audit,error,general,slowquery}, rds-postgresql, msk,
- * linux-os-syslog and linux-secure.
+ * linux-os-syslog and linux-secure; the user_agent.* and url.full the
+ * bundled ALB, CLB and S3 access log samples get, and the bundled VPC Flow
+ * Logs sample's network.community_id.
  *
  * The engine (schemas/ + ingest, through golden_run.h) runs over the shared
  * corpus (skipped with a message when ../shared is absent) and over
@@ -21,6 +23,17 @@ static const struct golden_want cloudfront[] = {
     { 0, "source.ip", "89.160.20.112" },
     { 0, "source.port", "11040" },
     { 0, "user_agent.original", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/78.0.3904.108 Safari/537.36" },
+    { 0, "user_agent.name", "Chrome" },
+    { 0, "user_agent.version", "78.0.3904.108" },
+    { 0, "user_agent.os.full", "Windows 10" },
+    { 0, "user_agent.device.name", "Other" },
+    { 0, "url.full", "https://d111111abcdef8.cloudfront.net/index.html" },
+    { 5, "user_agent.name", "curl" },
+    { 5, "user_agent.os", GOLDEN_ABSENT },
+    { 6, "url.full", "https://test.com/getApplications?source=global" },
+    { 8, "user_agent.name", "HeadlessChrome" },
+    { 8, "user_agent.os.name", "Linux" },
+    { 13, "url.full", GOLDEN_ABSENT },          /* its Host header ".0.0/ch.swisstopo" is no host */
     { 0, "http.response.status_code", "200" },
     { 0, "event.outcome", "success" },
     { 0, "url.path", "/index.html" },
@@ -424,6 +437,8 @@ static const struct golden_want cloudfront_realtime[] = {
     { 0, "source.port", "50123" },
     { 0, "url.path", "/img/a b.png" },
     { 0, "url.query", "q=1 2" },
+    { 0, "url.full", "https://www.example.com/img/a%20b.png?q=1%202" },     /* encoded again */
+    { 0, "user_agent.name", "curl" },
     { 0, "source.geo.country_iso_code", "US" },
     { 0, "network.forwarded_ip", "203.0.113.1" },
 };
@@ -433,7 +448,64 @@ static void check_cloudfront_realtime(const struct golden_run *r)
     CHECK_STR(r->index[0], "log-aws-cloudfront-2024-03");
 }
 
+/* The bundled samples `siemproc parse` shows first. */
+#define FX_ELB "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/28/123456789012_elasticloadbalancing_us-east-1_"
+
+static const struct golden_want alb_sample[] = {
+    { 0, "url.full", "https://www.example.com/api/orders?page=2" },        /* :443 is https's own */
+    { 0, "user_agent.name", "Chrome" },
+    { 0, "user_agent.version", "131.0.0.0" },
+    { 0, "user_agent.os.name", "Windows" },
+    { 0, "user_agent.os.version", "10" },
+    { 0, "user_agent.device.name", "Other" },
+    { 1, "user_agent.name", "okhttp" },
+    { 2, "url.full", "http://www.example.com/login" },
+    { 2, "user_agent.name", "Firefox" },
+    { 3, "user_agent.name", "Python Requests" },
+    { 4, "url.full", GOLDEN_ABSENT },
+    { 4, "user_agent", GOLDEN_ABSENT },
+};
+
+static const struct golden_want clb_sample[] = {
+    { 0, "url.full", "http://www.example.com/health" },
+    { 0, "user_agent.name", "curl" },
+    { 0, "user_agent.version", "8.5.0" },
+    { 1, "user_agent.name", "Nuclei" },
+    { 1, "user_agent.device.name", "Spider" },
+    { 2, "user_agent", GOLDEN_ABSENT },
+};
+
+static const struct golden_want s3_sample[] = {
+    { 0, "user_agent.name", "aws-cli" },
+    { 0, "user_agent.version", "2.22.4" },
+    { 0, "user_agent.os.name", "Linux" },
+    { 0, "user_agent.os.kernel", "6.8.0" },
+    { 0, "url.full", GOLDEN_ABSENT },           /* S3 access logs have no scheme */
+    { 2, "user_agent.name", "Boto3" },
+};
+
+/* Community ids checked against an independent implementation of the spec:
+ * both directions of a flow share one; ICMP (ports 0 and 0, no type and code)
+ * and NODATA / SKIPDATA records ("-") get none. */
+static const struct golden_want vpc_sample[] = {
+    { 0, "network.community_id", "1:IYkukUDxYwZGLPT5qRKjRC7K/yI=" },
+    { 1, "network.community_id", "1:IYkukUDxYwZGLPT5qRKjRC7K/yI=" },
+    { 2, "network.community_id", "1:1r4gvN+Hh/rF2wPfYMyysCszDGs=" },
+    { 3, "network.iana_number", "1" },
+    { 3, "network.community_id", GOLDEN_ABSENT },
+    { 4, "network.community_id", "1:4MAxhO7nCAvhuNoa2PgU9+SfILo=" },
+    { 5, "network.community_id", "1:Dp3gEimRkWAdki7E6X3GKGs5kNY=" },
+    { 6, "network", GOLDEN_ABSENT },
+    { 7, "network", GOLDEN_ABSENT },
+};
+
 static const struct golden_case fixtures[] = {
+    { "vpcflowlogs", "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/"
+      "123456789012_vpcflowlogs_us-east-1_fl-0b1c2d3e4f5a6b7c8_20261128T0355Z_7f3a9c1e.log", .parsed = 8,
+      GOLDEN_WANT(vpc_sample) },
+    { "alb", FX_ELB "app.web-alb.50dc6c495c0c9188_20261128T0355Z_192.0.2.10_2x8nj3k9.log", .parsed = 5, GOLDEN_WANT(alb_sample) },
+    { "clb", FX_ELB "web-clb_20261128T0355Z_192.0.2.11_5m1q8c4d.log", .parsed = 4, GOLDEN_WANT(clb_sample) },
+    { "s3accesslog", "s3-access-logs/2026-11-28-03-55-22-7C3E9A1B5D2F4E6A", .parsed = 4, GOLDEN_WANT(s3_sample) },
     /* delivered 2025-01-01 00:10 UTC: December lines are from 2024 */
     { "linux-os-syslog", "linux-os-syslog/year-rollover.log", .parsed = 5, GOLDEN_WANT(year_rollover), .check = check_year_rollover,
       .delivery_ms = DELIVERED_2025_01_01_0010 },

@@ -158,7 +158,7 @@ static void test_errors(void)
     struct schema *b = schema("b", "log-x", "none", "\"aws.m.n\":{\"from\":\"n\",\"type\":\"long\"}");
     struct schema *c = schema("c", "log-x", "monthly", "\"aws.m.n\":{\"from\":\"n\",\"type\":\"float\"}");
     struct schema *ab[] = {a, b}, *ac[] = {a, c};
-    struct schema_set s1 = {ab, 2}, s2 = {ac, 2};
+    struct schema_set s1 = {.v = ab, .n = 2}, s2 = {.v = ac, .n = 2};
     struct tmpl_groups g;
     CHECK_INT(tmpl_group_schemas(&s1, NULL, &g, err, sizeof err), -1);
     CHECK(strstr(err, "only one rotates by time") != NULL);
@@ -183,7 +183,7 @@ int main(void)
     struct schema *t2 = schema("t2", "log-aws-m", "daily", "\"aws.m.req\":{\"from\":\"n\",\"type\":\"flattened\"}");
     struct schema *t3 = schema("t3", "log-aws-r", "none", "\"aws.m.n\":{\"from\":\"n\",\"type\":\"long\"}");
     struct schema *v[] = {t1, t2, t3};
-    struct schema_set set = {v, 3};
+    struct schema_set set = {.v = v, .n = 3};
     if (t1 && t2 && t3)
         test_properties(&set);
     test_errors();

@@ -1,6 +1,7 @@
 /* Edge cases of the JSON log types on our own fixtures (tests/fixtures/<type>/):
  * EventBridge envelopes, Security Hub batches, Inspector reports, WAF Classic,
- * DNS Firewall, Network Firewall TLS logs, FireLens with JSON log lines,
+ * DNS Firewall, Network Firewall TLS and ICMP logs (network.community_id),
+ * FireLens with JSON log lines,
  * missing fields, a hostname in an ip field, bad records (counted, never
  * dropped), CloudWatch Logs payloads (in process and through `siemproc parse`
  * of a gzip file), and type detection by S3 key and log group. */
@@ -14,6 +15,9 @@ static const struct golden_want waf_edge_cases[] = {
     { 0, "rule.name", "CategoryHttpLibrary" },
     { 0, "rule.ruleset", "AWS#AWSManagedRulesBotControlRuleSet" },
     { 0, "user_agent.original", "python-requests/2.31.0" },     /* lower-case header names */
+    { 0, "user_agent.name", "Python Requests" },
+    { 1, "user_agent.name", "Firefox" },
+    { 1, "user_agent.os.name", "Linux" },
     { 0, "url.domain", "shop.example.com" },
     { 0, "url.query", "step=2&coupon=SPRING" },
     { 0, "http.request.referrer", "https://shop.example.com/cart" },
@@ -49,6 +53,7 @@ static const struct golden_want guardduty_eventbridge[] = {
     { 0, "source.port", "49822" },
     { 0, "destination.ip", "89.160.20.128" },
     { 0, "destination.port", "443" },
+    { 0, "network.community_id", "1:VLJBJFv4Ut09Hq8KRYOikiVegQw=" },   /* a whole tuple: it joins the flow logs */
     { 0, "destination.geo.location.lat", "58.4167" },
     { 0, "destination.geo.location.lon", "15.6167" },
     { 0, "destination.as.number", "29518" },
@@ -64,6 +69,7 @@ static const struct golden_want guardduty_eventbridge[] = {
     { 1, "source.geo.country_iso_code", "US" },
     { 1, "destination.ip", "10.20.3.41" },
     { 1, "destination.port", "22" },
+    { 1, "network.community_id", GOLDEN_ABSENT },     /* a probe has no remote port or protocol */
     { 1, "event.severity", "2" },
     { 1, "event.action", "PORT_PROBE" },
 };
@@ -172,6 +178,25 @@ static const struct golden_want nfw_tls_alert_flow[] = {
     { 2, "destination.bytes", "310" },
     { 2, "network.protocol", "dns" },
     { 2, "event.kind", "event" },
+    { 0, "network.community_id", GOLDEN_ABSENT },     /* no protocol */
+    { 1, "network.community_id", "1:sjzo30JuSuAcZfzI2POL312i1lw=" },
+    { 2, "network.community_id", "1:A99D3aTUY0u1ZUftxJkd2Ov2w3M=" },
+};
+
+/* Community ids checked against an independent implementation of the spec:
+ * an echo request and its reply share one, ICMPv6 port unreachable is
+ * one-way, Suricata's own (seeded) id wins, ICMP without type and code has none. */
+static const struct golden_want nfw_icmp[] = {
+    { 0, "network.community_id", "1:q6EPS8aHFhr/b6c5rHQ8Dssf7Wg=" },
+    { 0, "aws.networkfirewall.icmp_type", "8" },
+    { 1, "network.community_id", "1:q6EPS8aHFhr/b6c5rHQ8Dssf7Wg=" },
+    { 1, "aws.networkfirewall.icmp_type", "0" },
+    { 2, "network.transport", "ipv6-icmp" },
+    { 2, "network.community_id", "1:GOyBCQUTWue6QsgP5V0OWdRg0lo=" },
+    { 2, "aws.networkfirewall.icmp_code", "4" },
+    { 3, "network.community_id", "1:9JOrmjr5ytz1XouLO3xjNzcmi8g=" },     /* seed 1: ours would be 1:5Hne4G... */
+    { 4, "network.transport", "icmp" },
+    { 4, "network.community_id", GOLDEN_ABSENT },
 };
 
 static const struct golden_want resolver_edge_cases[] = {
@@ -212,7 +237,22 @@ static const struct golden_want firelens_app[] = {
     { 3, "orchestrator", GOLDEN_ABSENT },
 };
 
+/* The bundled CloudTrail sample: a console user, the CLI, a service principal. */
+static const struct golden_want cloudtrail_sample[] = {
+    { 0, "user_agent.name", "Safari" },
+    { 0, "user_agent.version", "18.1" },
+    { 0, "user_agent.os.full", "Mac OS X 10.15.7" },
+    { 0, "user_agent.device.name", "Mac" },
+    { 1, "user_agent.name", "aws-cli" },
+    { 1, "user_agent.version", "2.22.4" },
+    { 1, "user_agent.os.kernel", "6.8.0" },
+    { 2, "user_agent.name", "ec2.amazonaws.com" },
+    { 2, "user_agent.version", GOLDEN_ABSENT },
+};
+
 static const struct golden_case fixtures[] = {
+    { "cloudtrail", "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/"
+      "123456789012_CloudTrail_us-east-1_20261128T0355Z_Qm7xT2vL9pRkW4sZ.json", .parsed = 3, GOLDEN_WANT(cloudtrail_sample) },
     /* A timestamp that is not one and a syntax error: failed, counted. */
     { "waf", "waf/waf-edge-cases.log", .parsed = 3, .failed = 2, GOLDEN_WANT(waf_edge_cases),
       .check = check_waf_edge_cases },
@@ -230,6 +270,7 @@ static const struct golden_case fixtures[] = {
     { "macie", "macie/eventbridge.log", .parsed = 2, GOLDEN_WANT(macie_eventbridge), .check = check_macie_eventbridge },
     /* TLS log: ports as strings, a numeric event_timestamp, a revocation drop. */
     { "networkfirewall", "networkfirewall/tls-alert-flow.log", .parsed = 3, GOLDEN_WANT(nfw_tls_alert_flow) },
+    { "networkfirewall", "networkfirewall/icmp-community-id.log", .parsed = 5, GOLDEN_WANT(nfw_icmp) },
     { "route53resolver", "route53resolver/edge-cases.log", .parsed = 3, GOLDEN_WANT(resolver_edge_cases),
       .check = check_resolver_edge_cases },
     /* The last record has no log line: skipped. */

@@ -63,90 +63,105 @@ static const char *col(struct run *r, const char *name)
     return "(no column)";
 }
 
-static void one(const char *templates, const char *line, const char *name, const char *want)
+/* One template set, one line, one column's expected value. */
+struct capture_case {
+    const char *templates, *line, *name, *want;
+};
+
+#define OPTIONAL_ID "[\"user %{u:word}%[ Id: %{id:int}%] end\"]"
+#define HALF_GROUP "[\"a%[ %{x:word} %{n:int}%] %{rest}\"]"
+#define QUOTED "[\"%{a},%{o:quoted},%{r:int}\"]"
+#define SSH_ALTERNATIVES \
+    "[{\"match\": \"Accepted %{m:word} for %{user} from %{ip:host} port %{port:int}%{_}\"," \
+    " \"set\": {\"event\": \"ok\"}}," \
+    " {\"match\": \"Failed %{m:word} for %{user} from %{ip:host} port %{port:int}%{_}\"," \
+    " \"set\": {\"event\": \"bad\"}}]"
+#define SSH_ACCEPTED "Accepted publickey for moe from 10.1.2.3 port 4313 ssh2: ED25519 SHA256:x"
+
+static const struct capture_case captures[] = {
+    /* untyped captures */
+    {"[\"%{a} - %{b}\"]", "x y - z - w", "a", "x y"},
+    {"[\"%{a} - %{b}\"]", "x y - z - w", "b", "z - w"},
+    {"[\"%{a:greedy} - %{b}\"]", "x y - z - w", "a", "x y - z"},
+    {"[\"%{m:greedy} (%{logger})\"]", "msg (a) more (kafka.X)", "m", "msg (a) more"},
+    {"[\"%{m:greedy} (%{logger})\"]", "msg (a) more (kafka.X)", "logger", "kafka.X"},
+    /* the last capture takes the rest, newlines included, trailing blanks not */
+    {"[\"%{a}: %{rest}\"]", "k: v1\n  v2  ", "rest", "v1\n  v2"},
+    /* a capture in the middle never crosses a line end */
+    {"[\"%{a} = %{b}\", \"%{whole}\"]", "x\ny = z", "whole", "x\ny = z"},
+
+    /* typed captures */
+    {"[\"%{n:int} %{w}\", \"%{all}\"]", "12x y", "all", "12x y"},
+    {"[\"[%{pid:int}]: %{m}\"]", "[-42]: ok", "pid", "-42"},
+    {"[\"%{q:num}s\"]", "0.000153s", "q", "0.000153"},
+    {"[\"%{w:word} %{rest}\"]", "a:b,c  d", "w", "a:b,c"},
+    {"[\"%{p:name}[%{pid:int}]: %{m}\"]", "postfix/smtpd[12]: hi", "p", "postfix/smtpd"},
+    {"[\"%{h:host} %{m}\"]", "2001:db8::1 hello", "h", "2001:db8::1"},
+    {"[\"%{t:ts} %{m}\"]", "Feb  9 21:19:40 host x", "t", "Feb  9 21:19:40"},
+    {"[\"%{t:ts} %{m}\"]", "2022-06-16 17:58:40 UTC:x", "t", "2022-06-16 17:58:40"},
+    {"[\"%{t:ts} %{m}\"]", "2026-05-27 13:33:12,000+0200 INFO", "t", "2026-05-27 13:33:12,000+0200"},
+    {"[\"%{t:ts} %{m}\"]", "2021-02-18T12:30:41.777501Z 0 [Note]", "t", "2021-02-18T12:30:41.777501Z"},
+    {"[\"%{t:ts} %{m}\"]", "161209  4:18:50 InnoDB: x", "t", "161209  4:18:50"},
+    {"[\"%{t:ts},%{m}\"]", "20210715 05:45:55,host", "t", "20210715 05:45:55"},
+    /* a typed capture must be followed by what the template says */
+    {"[\"%{t:ts} %{m}\", \"%{other}\"]", "Fee  9 21:19:40 x", "other", "Fee  9 21:19:40 x"},
+
+    /* blanks and absent values */
+    {"[\"a %{b} c\"]", "a \t  b1  c", "b", "b1"},
+    /* the blanks before an empty capture were already taken */
+    {"[\"@ %{host} [%{ip}]\"]", "@  [10.0.0.1]", "host", "(absent)"},
+    {"[\"@ %{host} [%{ip}]\"]", "@  [10.0.0.1]", "ip", "10.0.0.1"},
+    /* blanks alone end a capture at the next blank run, never empty */
+    {"[\"by %{user} %{ip:host} port %{p:int}\"]", "by oracle 203.0.113.9 port 5", "user", "oracle"},
+    {"[\"x=%{x} y=%{y}\"]", "x=- y=", "x", "(absent)"},
+    {"[\"x=%{x} y=%{y}\"]", "x=- y=", "y", "(absent)"},
+    {"[\"%%{x} %{v}\"]", "%{x} 5", "v", "5"},
+
+    /* optional groups */
+    {OPTIONAL_ID, "user bob Id: 7 end", "id", "7"},
+    {OPTIONAL_ID, "user bob end", "u", "bob"},
+    /* a group that fails half way leaves nothing behind */
+    {HALF_GROUP, "a keep no", "x", "(absent)"},
+    {HALF_GROUP, "a keep no", "rest", "keep no"},
+
+    /* quoted values */
+    {QUOTED, "x,'a, b \\'c\\'',0", "o", "a, b 'c'"},
+    {QUOTED, "x,\"say \"\"hi\"\"\",1", "o", "say \"hi\""},
+    {QUOTED, "x,plain,2", "o", "plain"},
+    {QUOTED, "x,\"\",3", "o", "(absent)"},
+
+    /* alternatives, each with its constants */
+    {SSH_ALTERNATIVES, "Failed password for root from 10.0.0.9 port 22 ssh2", "event", "bad"},
+    {SSH_ALTERNATIVES, SSH_ACCEPTED, "event", "ok"},
+    {SSH_ALTERNATIVES, SSH_ACCEPTED, "port", "4313"},
+};
+
+static void check_capture(const struct capture_case *c)
 {
     struct run r;
-    void *cfg = compile_templates(templates);
+    void *cfg = compile_templates(c->templates);
     CHECK(cfg != NULL);
     if (!cfg) return;
-    CHECK_INT(parse(&r, cfg, NULL, line), PARSE_OK);
-    CHECK_STR(col(&r, name), want);
+    CHECK_INT(parse(&r, cfg, NULL, c->line), PARSE_OK);
+    CHECK_STR(col(&r, c->name), c->want);
     done(&r);
 }
 
-static void test_untyped(void)
+static void test_captures(void)
 {
-    one("[\"%{a} - %{b}\"]", "x y - z - w", "a", "x y");
-    one("[\"%{a} - %{b}\"]", "x y - z - w", "b", "z - w");
-    one("[\"%{a:greedy} - %{b}\"]", "x y - z - w", "a", "x y - z");
-    one("[\"%{m:greedy} (%{logger})\"]", "msg (a) more (kafka.X)", "m", "msg (a) more");
-    one("[\"%{m:greedy} (%{logger})\"]", "msg (a) more (kafka.X)", "logger", "kafka.X");
-    /* the last capture takes the rest, newlines included, trailing blanks not */
-    one("[\"%{a}: %{rest}\"]", "k: v1\n  v2  ", "rest", "v1\n  v2");
-    /* a capture in the middle never crosses a line end */
-    one("[\"%{a} = %{b}\", \"%{whole}\"]", "x\ny = z", "whole", "x\ny = z");
+    for (size_t i = 0; i < sizeof captures / sizeof captures[0]; i++) {
+        int failed = tl_failed;
+        check_capture(&captures[i]);
+        if (tl_failed > failed)
+            fprintf(stderr, "  in capture case %zu: %s on \"%s\", column %s\n", i, captures[i].templates,
+                    captures[i].line, captures[i].name);
+    }
 }
 
-static void test_typed(void)
+static void test_no_alternative_matches(void)
 {
-    one("[\"%{n:int} %{w}\", \"%{all}\"]", "12x y", "all", "12x y");
-    one("[\"[%{pid:int}]: %{m}\"]", "[-42]: ok", "pid", "-42");
-    one("[\"%{q:num}s\"]", "0.000153s", "q", "0.000153");
-    one("[\"%{w:word} %{rest}\"]", "a:b,c  d", "w", "a:b,c");
-    one("[\"%{p:name}[%{pid:int}]: %{m}\"]", "postfix/smtpd[12]: hi", "p", "postfix/smtpd");
-    one("[\"%{h:host} %{m}\"]", "2001:db8::1 hello", "h", "2001:db8::1");
-    one("[\"%{t:ts} %{m}\"]", "Feb  9 21:19:40 host x", "t", "Feb  9 21:19:40");
-    one("[\"%{t:ts} %{m}\"]", "2022-06-16 17:58:40 UTC:x", "t", "2022-06-16 17:58:40");
-    one("[\"%{t:ts} %{m}\"]", "2026-05-27 13:33:12,000+0200 INFO", "t", "2026-05-27 13:33:12,000+0200");
-    one("[\"%{t:ts} %{m}\"]", "2021-02-18T12:30:41.777501Z 0 [Note]", "t", "2021-02-18T12:30:41.777501Z");
-    one("[\"%{t:ts} %{m}\"]", "161209  4:18:50 InnoDB: x", "t", "161209  4:18:50");
-    one("[\"%{t:ts},%{m}\"]", "20210715 05:45:55,host", "t", "20210715 05:45:55");
-    /* a typed capture must be followed by what the template says */
-    one("[\"%{t:ts} %{m}\", \"%{other}\"]", "Fee  9 21:19:40 x", "other", "Fee  9 21:19:40 x");
-}
-
-static void test_blanks_and_absent(void)
-{
-    one("[\"a %{b} c\"]", "a \t  b1  c", "b", "b1");
-    /* the blanks before an empty capture were already taken */
-    one("[\"@ %{host} [%{ip}]\"]", "@  [10.0.0.1]", "host", "(absent)");
-    one("[\"@ %{host} [%{ip}]\"]", "@  [10.0.0.1]", "ip", "10.0.0.1");
-    /* blanks alone end a capture at the next blank run, never empty */
-    one("[\"by %{user} %{ip:host} port %{p:int}\"]", "by oracle 203.0.113.9 port 5", "user", "oracle");
-    one("[\"x=%{x} y=%{y}\"]", "x=- y=", "x", "(absent)");
-    one("[\"x=%{x} y=%{y}\"]", "x=- y=", "y", "(absent)");
-    one("[\"%%{x} %{v}\"]", "%{x} 5", "v", "5");
-}
-
-static void test_optional_groups(void)
-{
-    const char *t = "[\"user %{u:word}%[ Id: %{id:int}%] end\"]";
-    one(t, "user bob Id: 7 end", "id", "7");
-    one(t, "user bob end", "u", "bob");
-    /* a group that fails half way leaves nothing behind */
-    one("[\"a%[ %{x:word} %{n:int}%] %{rest}\"]", "a keep no", "x", "(absent)");
-    one("[\"a%[ %{x:word} %{n:int}%] %{rest}\"]", "a keep no", "rest", "keep no");
-}
-
-static void test_quoted(void)
-{
-    one("[\"%{a},%{o:quoted},%{r:int}\"]", "x,'a, b \\'c\\'',0", "o", "a, b 'c'");
-    one("[\"%{a},%{o:quoted},%{r:int}\"]", "x,\"say \"\"hi\"\"\",1", "o", "say \"hi\"");
-    one("[\"%{a},%{o:quoted},%{r:int}\"]", "x,plain,2", "o", "plain");
-    one("[\"%{a},%{o:quoted},%{r:int}\"]", "x,\"\",3", "o", "(absent)");
-}
-
-static void test_alternatives_and_set(void)
-{
-    const char *t = "[{\"match\": \"Accepted %{m:word} for %{user} from %{ip:host} port %{port:int}%{_}\","
-                    " \"set\": {\"event\": \"ok\"}},"
-                    " {\"match\": \"Failed %{m:word} for %{user} from %{ip:host} port %{port:int}%{_}\","
-                    " \"set\": {\"event\": \"bad\"}}]";
-    one(t, "Failed password for root from 10.0.0.9 port 22 ssh2", "event", "bad");
-    one(t, "Accepted publickey for moe from 10.1.2.3 port 4313 ssh2: ED25519 SHA256:x", "event", "ok");
-    one(t, "Accepted publickey for moe from 10.1.2.3 port 4313 ssh2: ED25519 SHA256:x", "port", "4313");
     struct run r;
-    void *cfg = compile_templates(t);
+    void *cfg = compile_templates(SSH_ALTERNATIVES);
     CHECK_INT(parse(&r, cfg, NULL, "Accepted password for x from h port nope"), PARSE_ERROR);
     CHECK(strstr(r.rec.err, "no template matches") != NULL);
     done(&r);
@@ -181,44 +196,42 @@ static void test_stages(void)
     done(&r);
 }
 
-static void compile_fails(const char *stages, const char *want)
-{
-    char text[1024], err[256] = "";
-    snprintf(text, sizeof text, "{\"stages\": %s}", stages);
-    void *cfg = compile(text, err, sizeof err);
-    CHECK(cfg == NULL);
-    if (cfg) pattern()->free_config(cfg);
-    else if (!strstr(err, want)) tl_fail(__FILE__, __LINE__, want, err);
-    else tl_passed++;
-}
+/* Stages that must not compile, and a part of the error that says why. */
+static const struct { const char *stages, *want; } bad_configs[] = {
+    {"[]", "non-empty array"},
+    {"[{\"patterns\": []}]", "non-empty array"},
+    {"[{\"patterns\": [\"%{a}%{b}\"]}]", "followed by literal text"},
+    {"[{\"patterns\": [\"%{a:float} x\"]}]", "unknown capture type"},
+    {"[{\"patterns\": [\"%{Bad} x\"]}]", "lower-case"},
+    {"[{\"patterns\": [\"%{a x\"]}]", "unclosed %{"},
+    {"[{\"patterns\": [\"%[a %[b%] %]\"]}]", "do not nest"},
+    {"[{\"patterns\": [\"%[a %{x}%] b\"]}]", "followed by literal text"},
+    {"[{\"patterns\": [\"%{a}%[ x%] b\"]}]", "followed by literal text"},
+    {"[{\"patterns\": [\"a %]\"]}]", "without a non-empty"},
+    {"[{\"patterns\": [\"%[a\"]}]", "unclosed %["},
+    {"[{\"patterns\": [\"%{a}\"]}, {\"from\": \"b\", \"patterns\": [\"%{c}\"]}]", "earlier stage"},
+    {"[{\"from\": \"$log_group\", \"required\": true, \"patterns\": [\"%{c}\"]}]", "cannot be required"},
+    {"[{\"patterns\": [{\"match\": \"%{a}\", \"set\": {\"b\": 1}}]}]", "bad \"set\""},
+    {"[{\"patterns\": [{\"match\": 5}]}]", "template string"},
+};
 
 static void test_compile_errors(void)
 {
-    compile_fails("[]", "non-empty array");
-    compile_fails("[{\"patterns\": []}]", "non-empty array");
-    compile_fails("[{\"patterns\": [\"%{a}%{b}\"]}]", "followed by literal text");
-    compile_fails("[{\"patterns\": [\"%{a:float} x\"]}]", "unknown capture type");
-    compile_fails("[{\"patterns\": [\"%{Bad} x\"]}]", "lower-case");
-    compile_fails("[{\"patterns\": [\"%{a x\"]}]", "unclosed %{");
-    compile_fails("[{\"patterns\": [\"%[a %[b%] %]\"]}]", "do not nest");
-    compile_fails("[{\"patterns\": [\"%[a %{x}%] b\"]}]", "followed by literal text");
-    compile_fails("[{\"patterns\": [\"%{a}%[ x%] b\"]}]", "followed by literal text");
-    compile_fails("[{\"patterns\": [\"a %]\"]}]", "without a non-empty");
-    compile_fails("[{\"patterns\": [\"%[a\"]}]", "unclosed %[");
-    compile_fails("[{\"patterns\": [\"%{a}\"]}, {\"from\": \"b\", \"patterns\": [\"%{c}\"]}]", "earlier stage");
-    compile_fails("[{\"from\": \"$log_group\", \"required\": true, \"patterns\": [\"%{c}\"]}]", "cannot be required");
-    compile_fails("[{\"patterns\": [{\"match\": \"%{a}\", \"set\": {\"b\": 1}}]}]", "bad \"set\"");
-    compile_fails("[{\"patterns\": [{\"match\": 5}]}]", "template string");
+    for (size_t i = 0; i < sizeof bad_configs / sizeof bad_configs[0]; i++) {
+        char text[1024], err[256] = "";
+        snprintf(text, sizeof text, "{\"stages\": %s}", bad_configs[i].stages);
+        void *cfg = compile(text, err, sizeof err);
+        CHECK(cfg == NULL);
+        if (cfg) pattern()->free_config(cfg);
+        else if (!strstr(err, bad_configs[i].want)) tl_fail(__FILE__, __LINE__, bad_configs[i].want, err);
+        else tl_passed++;
+    }
 }
 
 int main(void)
 {
-    test_untyped();
-    test_typed();
-    test_blanks_and_absent();
-    test_optional_groups();
-    test_quoted();
-    test_alternatives_and_set();
+    test_captures();
+    test_no_alternative_matches();
     test_stages();
     test_compile_errors();
     return tl_done();
