@@ -228,6 +228,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
             fprintf(stderr, "siemproc: kafka: rebalance error: %s\n", rd_kafka_err2str(err));
         revoke(ks, list, rd_kafka_assignment_lost(rk));
+        /* librdkafka keeps a partition's pause flag across unassign and a later
+         * assign (confluentinc/librdkafka#1849): a partition revoked or lost while
+         * we were paused, and given back after we resumed, would never fetch again.
+         * Resuming here, before the unassign, avoids racing the next assign's
+         * fetch start (#2190). */
+        if (ks->paused) rd_kafka_resume_partitions(rk, list);
         if (coop) e = rd_kafka_incremental_unassign(rk, list);
         else rd_kafka_assign(rk, NULL);
     }

@@ -3,8 +3,12 @@
  * offsets are checked with a separate consumer of the same group: every
  * partition ends at its end offset, except one where a message was never
  * acknowledged (dropped): its commit stops exactly there. Backpressure must
- * have paused the partitions (max_inflight is small), and stop drains. */
+ * have paused the partitions (max_inflight is small), and stop drains.
+ * A second scenario moves partitions away while the source is paused and
+ * gives them back after it resumed: they must be fetched again (librdkafka
+ * keeps a partition's pause flag across unassign and assign). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +108,7 @@ static const char *produce_all(rd_kafka_mock_cluster_t **mc, rd_kafka_t **mrk)
     return boot;
 }
 
-static void check_committed(const char *boot, const char *group)
+static rd_kafka_topic_partition_list_t *committed_offsets(const char *boot, const char *group)
 {
     char err[256];
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -114,13 +118,152 @@ static void check_committed(const char *boot, const char *group)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(NPART);
     for (int p = 0; p < NPART; p++) rd_kafka_topic_partition_list_add(l, TOPIC, p);
     CHECK_INT(rd_kafka_committed(k, l, 10000), 0);
+    rd_kafka_consumer_close(k);
+    rd_kafka_destroy(k);
+    return l;
+}
+
+static int committed_to_end(const char *boot, const char *group)
+{
+    rd_kafka_topic_partition_list_t *l = committed_offsets(boot, group);
+    int all = 1;
+    for (int p = 0; p < NPART; p++) all &= l->elems[p].offset == end_offsets[p];
+    rd_kafka_topic_partition_list_destroy(l);
+    return all;
+}
+
+static void check_committed(const char *boot, const char *group, int hold_partition)
+{
+    rd_kafka_topic_partition_list_t *l = committed_offsets(boot, group);
     for (int p = 0; p < NPART; p++) {
-        int64_t want = p == HOLD_PARTITION ? HOLD_OFFSET : end_offsets[p];
+        int64_t want = p == hold_partition ? HOLD_OFFSET : end_offsets[p];
         CHECK_INT(l->elems[p].offset, want);
     }
     rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_consumer_close(k);
-    rd_kafka_destroy(k);
+}
+
+/* ---- partitions revoked while paused, given back after the resume ---------- */
+
+struct holder {
+    struct kafka_source *ks;
+    pthread_mutex_t lock;
+    struct ks_msg *queue[NMSG * 4];
+    int nq;
+    atomic_int release, quit;
+};
+
+static int hold(void *arg, struct ks_msg *m)
+{
+    struct holder *h = arg;
+    pthread_mutex_lock(&h->lock);
+    h->queue[h->nq++] = m;
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+/* Keeps every message (so the source pauses) until released, then acks. */
+static void *holder_worker(void *arg)
+{
+    struct holder *h = arg;
+    while (!atomic_load(&h->quit)) {
+        sleep_ms(5);
+        if (!atomic_load(&h->release)) continue;
+        pthread_mutex_lock(&h->lock);
+        for (int i = 0; i < h->nq; i++) {
+            if (kafka_source_begin(h->ks, h->queue[i])) kafka_source_done(h->ks, h->queue[i]);
+            else kafka_source_drop(h->ks, h->queue[i]);
+        }
+        h->nq = 0;
+        pthread_mutex_unlock(&h->lock);
+    }
+    return NULL;
+}
+
+static void *run_source(void *ks) { kafka_source_run(ks); return NULL; }
+
+static int wait_for(struct kafka_source *ks, int (*cond)(const struct kafka_source_stats *), int timeout_ms)
+{
+    struct kafka_source_stats st;
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        kafka_source_get_stats(ks, &st);
+        if (cond(&st)) return 1;
+        sleep_ms(20);
+    }
+    return 0;
+}
+static int paused_with_all(const struct kafka_source_stats *st) { return st->paused && st->assigned == NPART; }
+static int lost_some(const struct kafka_source_stats *st) { return st->assigned < NPART; }
+static int resumed(const struct kafka_source_stats *st) { return !st->paused; }
+static int has_all(const struct kafka_source_stats *st) { return st->assigned == NPART; }
+
+/* A plain member of the same group that takes partitions while it polls. */
+struct other { rd_kafka_t *rk; atomic_int quit; };
+static void *poll_other(void *arg)
+{
+    struct other *o = arg;
+    while (!atomic_load(&o->quit)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(o->rk, 50);
+        if (m) rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+static rd_kafka_t *join_group(const char *boot, const char *group)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", boot, err, sizeof err);
+    rd_kafka_conf_set(c, "group.id", group, err, sizeof err);
+    rd_kafka_conf_set(c, "partition.assignment.strategy", "cooperative-sticky", err, sizeof err);
+    rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
+    rd_kafka_conf_set(c, "session.timeout.ms", "6000", err, sizeof err);
+    rd_kafka_conf_set(c, "heartbeat.interval.ms", "200", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, TOPIC, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return rk;
+}
+
+static void reassign_while_paused(const char *boot, const struct config *cfg)
+{
+    char err[512];
+    struct holder h = { 0 };
+    pthread_mutex_init(&h.lock, NULL);
+    struct kafka_source_opts o = { .group = "g2", .topics = TOPIC, .msg_size = sizeof(struct ks_msg),
+                                   .dispatch = hold, .arg = &h };
+    h.ks = kafka_source_new(cfg, &o, err, sizeof err);
+    CHECK(h.ks != NULL);
+    if (!h.ks) return;
+    pthread_t run, work, poller;
+    pthread_create(&work, NULL, holder_worker, &h);
+    pthread_create(&run, NULL, run_source, h.ks);
+    CHECK(wait_for(h.ks, paused_with_all, 20000));
+    struct other b = { join_group(boot, "g2"), 0 };
+    pthread_create(&poller, NULL, poll_other, &b);
+    CHECK(wait_for(h.ks, lost_some, 30000));          /* revoked while paused */
+    atomic_store(&h.release, 1);
+    CHECK(wait_for(h.ks, resumed, 10000));            /* resumes what it still has */
+    atomic_store(&b.quit, 1);
+    pthread_join(poller, NULL);
+    rd_kafka_consumer_close(b.rk);                    /* the partitions come back */
+    rd_kafka_destroy(b.rk);
+    CHECK(wait_for(h.ks, has_all, 30000));
+    int done = 0;                                     /* the refetched rest, committed */
+    for (int waited = 0; !done && waited < 30000; waited += 200) {
+        sleep_ms(200);
+        done = committed_to_end(boot, "g2");
+    }
+    CHECK(done);
+    kafka_source_stop(h.ks);
+    pthread_join(run, NULL);
+    atomic_store(&h.quit, 1);
+    pthread_join(work, NULL);
+    kafka_source_free(h.ks);
+    check_committed(boot, "g2", -1);                  /* every partition to its end */
 }
 
 int main(void)
@@ -135,6 +278,9 @@ int main(void)
     config_set(&cfg, "max_inflight", "20", CFG_SRC_FLAG, err, sizeof err);
     config_set(&cfg, "commit_interval_ms", "50", CFG_SRC_FLAG, err, sizeof err);
     config_set(&cfg, "kafka.log_level", "3", CFG_SRC_FLAG, err, sizeof err);
+    /* quick rebalances on the mock cluster */
+    config_set(&cfg, "kafka.consumer.session.timeout.ms", "6000", CFG_SRC_FLAG, err, sizeof err);
+    config_set(&cfg, "kafka.consumer.heartbeat.interval.ms", "200", CFG_SRC_FLAG, err, sizeof err);
     struct harness h = { 0 };
     pthread_mutex_init(&h.lock, NULL);
     struct kafka_source_opts o = { .group = "g1", .topics = TOPIC, .msg_size = sizeof(struct ks_msg),
@@ -156,7 +302,8 @@ int main(void)
     CHECK_INT(st.inflight, 0);
     CHECK(st.commits > 0);
     kafka_source_free(h.ks);
-    check_committed(boot, "g1");
+    check_committed(boot, "g1", HOLD_PARTITION);
+    reassign_while_paused(boot, &cfg);
     config_free(&cfg);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(mrk);
