@@ -1,7 +1,8 @@
 /* community_id: see community_id.h. */
 #include <netinet/in.h>
+#define OPENSSL_SUPPRESS_DEPRECATED   /* SHA1_*: see digest() */
 #include <openssl/evp.h>
-#include <pthread.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,43 +51,17 @@ int community_id_has_ports(unsigned proto)
            proto == IPPROTO_ICMPV6;
 }
 
-/* An id is computed for nearly every flow log record: SHA-1 is fetched once
- * (EVP_sha1() would look it up on every digest) and each thread reuses one
- * digest context, freed when the thread ends. (OpenSSL 3.0 still allocates
- * its provider state on every init: a good part of an id's cost; the
- * low-level SHA1_* calls would not, but they are deprecated.) */
-static EVP_MD *sha1;
-static pthread_key_t ctx_key;
-static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
-static _Thread_local EVP_MD_CTX *thread_ctx;
-
-static void free_ctx(void *ctx) { EVP_MD_CTX_free(ctx); }
-
-static void sha1_init(void)
+/* An id is computed for nearly every flow log record. OpenSSL 3.0's EVP
+ * interface allocates and frees provider state on every digest init, a third
+ * of an id's cost; the low-level SHA1_* calls work on a stack context. They
+ * are deprecated since 3.0 but present in every 3.x release; if they go,
+ * EVP_Digest() is the drop-in. */
+static void digest(const unsigned char *in, size_t n, unsigned char md[SHA_DIGEST_LENGTH])
 {
-    sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-    pthread_key_create(&ctx_key, free_ctx);
-}
-
-static EVP_MD_CTX *sha1_ctx(void)
-{
-    if (!thread_ctx) {
-        pthread_once(&sha1_once, sha1_init);
-        thread_ctx = EVP_MD_CTX_new();
-        pthread_setspecific(ctx_key, thread_ctx);
-    }
-    return thread_ctx;
-}
-
-static void digest(const unsigned char *in, size_t n, unsigned char md[EVP_MAX_MD_SIZE])
-{
-    EVP_MD_CTX *ctx = sha1_ctx();
-    unsigned int mdlen = 0;
-    if (!ctx || !sha1 || !EVP_DigestInit_ex(ctx, sha1, NULL) || !EVP_DigestUpdate(ctx, in, n) ||
-        !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 20) {
-        fputs("siemproc: SHA-1 is not available from libcrypto\n", stderr);
-        abort();
-    }
+    SHA_CTX ctx;
+    SHA1_Init(&ctx);
+    SHA1_Update(&ctx, in, n);
+    SHA1_Final(md, &ctx);
 }
 
 static void put16(unsigned char *o, uint16_t v)
@@ -125,7 +100,7 @@ static size_t hash_input(const struct flow_tuple *t, uint16_t seed, unsigned cha
 
 void community_id_v1(const struct flow_tuple *t, uint16_t seed, char out[COMMUNITY_ID_LEN + 1])
 {
-    unsigned char in[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
+    unsigned char in[2 + 16 + 16 + 2 + 4], md[SHA_DIGEST_LENGTH];
     digest(in, hash_input(t, seed, in), md);
     out[0] = '1';
     out[1] = ':';
