@@ -108,13 +108,20 @@ static const char *produce_all(rd_kafka_mock_cluster_t **mc, rd_kafka_t **mrk)
     return boot;
 }
 
-static rd_kafka_topic_partition_list_t *committed_offsets(const char *boot, const char *group)
+/* A plain consumer of the group; extra is a NULL-ended list of name, value. */
+static rd_kafka_t *group_consumer(const char *boot, const char *group, const char *const *extra)
 {
     char err[256];
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     rd_kafka_conf_set(c, "bootstrap.servers", boot, err, sizeof err);
     rd_kafka_conf_set(c, "group.id", group, err, sizeof err);
-    rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    for (; extra && extra[0]; extra += 2) rd_kafka_conf_set(c, extra[0], extra[1], err, sizeof err);
+    return rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+}
+
+static rd_kafka_topic_partition_list_t *committed_offsets(const char *boot, const char *group)
+{
+    rd_kafka_t *k = group_consumer(boot, group, NULL);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(NPART);
     for (int p = 0; p < NPART; p++) rd_kafka_topic_partition_list_add(l, TOPIC, p);
     CHECK_INT(rd_kafka_committed(k, l, 10000), 0);
@@ -210,16 +217,11 @@ static void *poll_other(void *arg)
 
 static rd_kafka_t *join_group(const char *boot, const char *group)
 {
-    char err[256];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_set(c, "bootstrap.servers", boot, err, sizeof err);
-    rd_kafka_conf_set(c, "group.id", group, err, sizeof err);
-    rd_kafka_conf_set(c, "partition.assignment.strategy", "cooperative-sticky", err, sizeof err);
-    rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof err);
-    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
-    rd_kafka_conf_set(c, "session.timeout.ms", "6000", err, sizeof err);
-    rd_kafka_conf_set(c, "heartbeat.interval.ms", "200", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    static const char *const conf[] = {
+        "partition.assignment.strategy", "cooperative-sticky", "enable.auto.commit", "false",
+        "log_level", "3", "session.timeout.ms", "6000", "heartbeat.interval.ms", "200", NULL,
+    };
+    rd_kafka_t *rk = group_consumer(boot, group, conf);
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, TOPIC, RD_KAFKA_PARTITION_UA);
